@@ -1,0 +1,195 @@
+//! `Topology` (ids, CSRs, mirror plans) and `LocalGraph` (topology + edge data).
+
+use std::ops::Range;
+
+use crate::ids::{LocalId, Rank, VertexId};
+
+/// Compressed sparse rows over the owned vertices of a rank.
+#[derive(Debug, Clone, Default)]
+pub struct Csr {
+    /// `offsets[v]..offsets[v + 1]` is row `v`; length `num_owned + 1`.
+    pub offsets: Vec<usize>,
+    /// Neighbour local ids, row after row.
+    pub neighbors: Vec<LocalId>,
+}
+
+impl Csr {
+    /// Entry positions of row `v`.
+    #[inline]
+    pub fn range(&self, v: LocalId) -> Range<usize> {
+        self.offsets[v as usize]..self.offsets[v as usize + 1]
+    }
+    /// Neighbours of `v`.
+    #[inline]
+    pub fn row(&self, v: LocalId) -> &[LocalId] {
+        &self.neighbors[self.range(v)]
+    }
+    /// Number of entries in row `v`.
+    #[inline]
+    pub fn degree(&self, v: LocalId) -> usize {
+        self.offsets[v as usize + 1] - self.offsets[v as usize]
+    }
+    /// Number of entries.
+    pub fn num_entries(&self) -> usize {
+        self.neighbors.len()
+    }
+}
+
+/// Everything about a rank's part of the graph except edge data.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub(crate) rank: Rank,
+    pub(crate) num_ranks: usize,
+    pub(crate) num_owned: usize,
+    pub(crate) global_ids: Vec<VertexId>,
+    pub(crate) ghost_owner: Vec<Rank>,
+    pub(crate) ghost_slot: Vec<u32>,
+    pub(crate) in_csr: Csr,
+    pub(crate) out_csr: Csr,
+    pub(crate) in_edge_ids: Vec<usize>,
+    pub(crate) mirrors: Vec<Vec<LocalId>>,
+    pub(crate) ghosts_by_owner: Vec<Vec<LocalId>>,
+    pub(crate) num_global_vertices: u64,
+    pub(crate) num_global_edges: u64,
+}
+
+impl Topology {
+    /// This rank.
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+    /// Number of ranks the graph is spread over.
+    pub fn num_ranks(&self) -> usize {
+        self.num_ranks
+    }
+    /// Owned vertices: local ids `0..num_owned()`.
+    pub fn num_owned(&self) -> usize {
+        self.num_owned
+    }
+    /// Owned plus ghost vertices.
+    pub fn num_local(&self) -> usize {
+        self.global_ids.len()
+    }
+    /// Ghost vertices: local ids `num_owned()..num_local()`.
+    pub fn num_ghosts(&self) -> usize {
+        self.num_local() - self.num_owned
+    }
+    /// Vertices in the whole graph.
+    pub fn num_global_vertices(&self) -> u64 {
+        self.num_global_vertices
+    }
+    /// Edges in the whole graph.
+    pub fn num_global_edges(&self) -> u64 {
+        self.num_global_edges
+    }
+    /// Global id of a local vertex.
+    #[inline]
+    pub fn global_id(&self, v: LocalId) -> VertexId {
+        self.global_ids[v as usize]
+    }
+    /// Global ids of all local vertices (owned first, then ghosts).
+    pub fn global_ids(&self) -> &[VertexId] {
+        &self.global_ids
+    }
+    /// True when `v` is owned by this rank.
+    #[inline]
+    pub fn is_owned(&self, v: LocalId) -> bool {
+        (v as usize) < self.num_owned
+    }
+    /// The rank owning local vertex `v`.
+    pub fn owner_of(&self, v: LocalId) -> Rank {
+        if self.is_owned(v) {
+            self.rank
+        } else {
+            self.ghost_owner[v as usize - self.num_owned]
+        }
+    }
+    /// In-edges of owned vertices.
+    pub fn in_csr(&self) -> &Csr {
+        &self.in_csr
+    }
+    /// Out-edges of owned vertices.
+    pub fn out_csr(&self) -> &Csr {
+        &self.out_csr
+    }
+    /// Owned vertices that rank `peer` holds as ghosts, in the agreed order.
+    pub fn mirrors(&self, peer: Rank) -> &[LocalId] {
+        &self.mirrors[peer]
+    }
+    /// Ghosts owned by rank `peer`, in the agreed order.
+    pub fn ghosts_owned_by(&self, peer: Rank) -> &[LocalId] {
+        &self.ghosts_by_owner[peer]
+    }
+    /// Position of ghost `v` in `ghosts_owned_by(owner_of(v))`.
+    pub(crate) fn ghost_slot(&self, v: LocalId) -> u32 {
+        self.ghost_slot[v as usize - self.num_owned]
+    }
+    /// Local id of an owned vertex by global id (binary search over the sorted owned ids).
+    pub fn owned_local_id(&self, v: VertexId) -> Option<LocalId> {
+        self.global_ids[..self.num_owned]
+            .binary_search(&v)
+            .ok()
+            .map(|i| i as LocalId)
+    }
+}
+
+/// One rank's part of the graph: topology plus edge data of type `E`.
+#[derive(Debug, Clone)]
+pub struct LocalGraph<E> {
+    pub(crate) topo: Topology,
+    pub(crate) edge_data: Vec<E>,
+}
+
+impl<E> LocalGraph<E> {
+    /// The topology (ids, adjacency, mirror plans).
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
+    /// Edge data, indexed by local edge id.
+    pub fn edge_data(&self) -> &[E] {
+        &self.edge_data
+    }
+    /// Data of the `k`-th in-CSR entry.
+    #[inline]
+    pub fn in_edge(&self, k: usize) -> &E {
+        if std::mem::size_of::<E>() == 0 {
+            zst_ref()
+        } else {
+            &self.edge_data[self.topo.in_edge_ids[k]]
+        }
+    }
+    /// Data of the `k`-th out-CSR entry (out-CSR position == edge id).
+    #[inline]
+    pub fn out_edge(&self, k: usize) -> &E {
+        if std::mem::size_of::<E>() == 0 {
+            zst_ref()
+        } else {
+            &self.edge_data[k]
+        }
+    }
+}
+
+impl<E> std::ops::Deref for LocalGraph<E> {
+    type Target = Topology;
+    fn deref(&self) -> &Topology {
+        &self.topo
+    }
+}
+
+/// A reference to a value of a zero-sized type.
+#[inline(always)]
+pub(crate) fn zst_ref<'a, E>() -> &'a E {
+    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    // SAFETY: `E` is zero-sized (callers check `size_of::<E>() == 0`): a dangling, aligned,
+    // non-null pointer is a valid reference to a zero-sized value and no bytes are read.
+    unsafe { std::ptr::NonNull::<E>::dangling().as_ref() }
+}
+
+/// A mutable reference to a value of a zero-sized type.
+#[inline(always)]
+pub(crate) fn zst_mut<'a, E>() -> &'a mut E {
+    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    // SAFETY: as in `zst_ref`; a zero-sized `&mut` aliases no bytes, so handing out several
+    // at once cannot create overlapping mutable access.
+    unsafe { std::ptr::NonNull::<E>::dangling().as_mut() }
+}

@@ -1,0 +1,95 @@
+//! # gasket-engine
+//!
+//! A GraphLab-style Gather-Apply-Scatter engine over edge-cut-partitioned graphs. Map of
+//! the crate, in the order data flows:
+//!
+//! - [`ids`]: global [`VertexId`] (`u64`, as in the input) and rank-local [`LocalId`] (`u32`).
+//! - [`comm`]: [`Comm`], the only door to other ranks (all-to-all of byte buffers,
+//!   all-reduce, barrier); [`SingleComm`], [`ThreadComm`] (ranks as threads), and
+//!   [`launch`] to start ranks from a [`Backend`].
+//! - [`ownership`]: which rank owns each vertex ([`HashOwnership`] by default).
+//! - [`graph`]: the distributed build ([`build_local_graph`]: shuffle edges to owners,
+//!   number owned vertices then ghosts, CSRs, mirror plans) and [`LocalGraph`].
+//! - [`program`]: the [`VertexProgram`] trait (gather / apply / scatter) and its
+//!   [`Context`].
+//! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`].
+//! - [`wire`]: the byte codec for everything that crosses ranks.
+//!
+//! The shortest complete program counts in-degrees by gathering over in-edges:
+//!
+//! ```
+//! use gasket_engine::prelude::*;
+//!
+//! struct InDegree;
+//! impl VertexProgram for InDegree {
+//!     type Vertex = u64;
+//!     type Edge = ();
+//!     type Gather = u64;
+//!     type Message = ();
+//!     fn init(&self, _v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> u64 { 0 }
+//!     fn activation(&self) -> Activation { Activation::All }
+//!     fn gather_edges(&self, _v: &VertexRef<'_, u64>) -> EdgeDir { EdgeDir::In }
+//!     fn gather(&self, _v: &VertexRef<'_, u64>, _e: &(), _other: &u64) -> u64 { 1 }
+//!     fn combine(&self, acc: &mut u64, x: u64) { *acc += x }
+//!     fn apply(&self, v: &mut VertexMut<'_, u64>, total: Option<u64>, _ctx: &mut Context<'_, ()>) {
+//!         *v.data_mut() = total.unwrap_or(0);
+//!     }
+//! }
+//!
+//! let degrees = ThreadComm::run(2, |comm| -> Result<Vec<(u64, u64)>, EngineError> {
+//!     // Rank 0 reads the edges 1->3, 2->3; rank 1 reads nothing.
+//!     let input = if comm.rank() == 0 {
+//!         EdgeInput { src: vec![1, 2], dst: vec![3, 3], data: vec![(), ()], vertices: vec![] }
+//!     } else {
+//!         EdgeInput::default()
+//!     };
+//!     let mut graph = build_local_graph(&comm, &HashOwnership::new(comm.size()), input)?;
+//!     let config = SyncConfig { max_iterations: 1, ..SyncConfig::default() };
+//!     let mut engine = SyncEngine::new(&InDegree, &mut graph, &comm, config)?;
+//!     engine.run()?;
+//!     let mut out = Vec::new();
+//!     engine.for_each_owned(|v| out.push((v.id(), *v.data())));
+//!     Ok(out)
+//! })
+//! .unwrap();
+//! let mut all: Vec<_> = degrees.into_iter().flatten().collect();
+//! all.sort();
+//! assert_eq!(all, vec![(1, 0), (2, 0), (3, 2)]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod comm;
+pub mod error;
+pub mod graph;
+pub mod ids;
+pub mod ownership;
+pub mod program;
+pub mod sync;
+pub mod wire;
+
+pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
+pub use error::{EngineError, Result};
+pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
+pub use ids::{LocalId, Rank, VertexId};
+pub use ownership::{HashOwnership, Ownership, TableOwnership};
+pub use program::{
+    Activation, Context, Control, EdgeDir, Neighbor, SuperstepInfo, VertexHandle, VertexMut,
+    VertexProgram, VertexRef,
+};
+pub use sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
+pub use wire::Wire;
+
+/// Everything a vertex-program author needs, in one import.
+pub mod prelude {
+    pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
+    pub use crate::error::EngineError;
+    pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
+    pub use crate::ids::{LocalId, Rank, VertexId};
+    pub use crate::ownership::{HashOwnership, Ownership};
+    pub use crate::program::{
+        Activation, Context, Control, EdgeDir, Neighbor, SuperstepInfo, VertexHandle, VertexMut,
+        VertexProgram, VertexRef,
+    };
+    pub use crate::sync::{RunSummary, StopReason, SyncConfig, SyncEngine};
+    pub use crate::wire::Wire;
+}

@@ -1,0 +1,392 @@
+//! The vertex program: GraphLab's Gather-Apply-Scatter contract.
+//!
+//! An active vertex runs three phases in a superstep:
+//! - **gather** over the edges `gather_edges` names: one `Gather` value per edge (reading
+//!   the neighbour's data), folded with `combine` (which must be commutative and
+//!   associative: the order of edges is not specified);
+//! - **apply** with the folded total (`None` when there was no edge): the only place a
+//!   vertex's own data changes;
+//! - **scatter** over the edges `scatter_edges` names: may update the edge and signal the
+//!   neighbour (optionally with a `Message`, combined with `combine_messages` when a vertex
+//!   is signalled more than once). A signalled vertex is active in the next superstep.
+//!
+//! Programs are generic code monomorphised into the engine: PageRank's gather compiles to
+//! the same loads as a hand-written pull loop. Everything a program may touch besides its
+//! arguments comes through [`Context`]: signals, the iteration, rank facts, stop votes
+//! and aggregators (global reductions of `f64` values across all vertices and ranks).
+
+use std::fmt;
+
+use crate::comm::ReduceOp;
+use crate::graph::Topology;
+use crate::ids::{LocalId, Rank, VertexId};
+use crate::wire::Wire;
+
+/// Which edges of a vertex a phase visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgeDir {
+    /// No edges.
+    #[default]
+    None,
+    /// In-edges (neighbour = source).
+    In,
+    /// Out-edges (neighbour = target).
+    Out,
+    /// In-edges, then out-edges.
+    All,
+}
+
+impl EdgeDir {
+    /// Visits in-edges.
+    pub fn has_in(self) -> bool {
+        matches!(self, EdgeDir::In | EdgeDir::All)
+    }
+    /// Visits out-edges.
+    pub fn has_out(self) -> bool {
+        matches!(self, EdgeDir::Out | EdgeDir::All)
+    }
+}
+
+/// Which vertices run in a superstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// The vertices signalled in the previous superstep (or in `init`).
+    #[default]
+    Signalled,
+    /// Every owned vertex, every superstep (e.g. classic PageRank); signals are ignored.
+    All,
+}
+
+/// What the program decides after a superstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep going (the engine still stops when nothing is active or at the iteration limit).
+    Continue,
+    /// Stop now.
+    Stop,
+}
+
+/// Global facts after a superstep, identical on every rank.
+#[derive(Debug, Clone, Copy)]
+pub struct SuperstepInfo<'a> {
+    /// The superstep just finished (0-based).
+    pub iteration: usize,
+    /// Reduced aggregator values of that superstep, one per `aggregators()` slot.
+    pub aggregates: &'a [f64],
+    /// Vertices that ran in it, over all ranks.
+    pub active: u64,
+    /// Vertices signalled for the next superstep, over all ranks.
+    pub signalled: u64,
+}
+
+/// A user-defined vertex program. See the module docs for the phases.
+pub trait VertexProgram: Sync {
+    /// Vertex data. Sent to ghost copies after apply, so keep it compact.
+    type Vertex: Wire + Clone + Send + Sync;
+    /// Edge data; `()` costs nothing.
+    type Edge: Wire + Send + Sync;
+    /// The gather accumulator.
+    type Gather: Send;
+    /// Payload of a signal; `()` when signals carry nothing.
+    type Message: Wire + Send + Sync;
+
+    /// Which vertices run in each superstep.
+    fn activation(&self) -> Activation {
+        Activation::Signalled
+    }
+
+    /// Initial data of an owned vertex. May signal (e.g. the source of SSSP) and contribute
+    /// to aggregators; those values are visible in superstep 0.
+    fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, Self::Message>) -> Self::Vertex;
+
+    /// Edges to gather over (default: none).
+    fn gather_edges(&self, _v: &VertexRef<'_, Self::Vertex>) -> EdgeDir {
+        EdgeDir::None
+    }
+
+    /// One edge's contribution. Called only when `gather_edges` names edges.
+    fn gather(
+        &self,
+        _v: &VertexRef<'_, Self::Vertex>,
+        _edge: &Self::Edge,
+        _other: &Self::Vertex,
+    ) -> Self::Gather {
+        panic!(
+            "{}: gather_edges names edges but gather is not implemented",
+            std::any::type_name::<Self>()
+        )
+    }
+
+    /// Folds `x` into `acc`; commutative and associative.
+    fn combine(&self, _acc: &mut Self::Gather, _x: Self::Gather) {
+        panic!(
+            "{}: gather produced values but combine is not implemented",
+            std::any::type_name::<Self>()
+        )
+    }
+
+    /// Updates the vertex's data from the gathered total.
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, Self::Vertex>,
+        total: Option<Self::Gather>,
+        ctx: &mut Context<'_, Self::Message>,
+    );
+
+    /// Edges to scatter over (default: none).
+    fn scatter_edges(&self, _v: &VertexRef<'_, Self::Vertex>) -> EdgeDir {
+        EdgeDir::None
+    }
+
+    /// Visits one edge after apply: may update it and signal the neighbour.
+    fn scatter(
+        &self,
+        _v: &VertexRef<'_, Self::Vertex>,
+        _edge: &mut Self::Edge,
+        _other: &Neighbor<'_, Self::Vertex>,
+        _ctx: &mut Context<'_, Self::Message>,
+    ) {
+    }
+
+    /// Folds a second message for the same vertex into `acc`; commutative and associative.
+    /// Only called for non-zero-sized messages.
+    fn combine_messages(&self, _acc: &mut Self::Message, _msg: Self::Message) {
+        panic!(
+            "{}: a vertex received two messages but combine_messages is not implemented",
+            std::any::type_name::<Self>()
+        )
+    }
+
+    /// The reduction of each aggregator slot (default: no aggregators).
+    fn aggregators(&self) -> Vec<ReduceOp> {
+        Vec::new()
+    }
+
+    /// Called on every rank after each superstep with identical global facts.
+    fn after_superstep(&self, _info: &SuperstepInfo<'_>) -> Control {
+        Control::Continue
+    }
+}
+
+/// A local vertex as a program sees it: ids, degrees and (read-only) data.
+pub struct VertexRef<'a, V> {
+    pub(crate) local: LocalId,
+    pub(crate) topo: &'a Topology,
+    pub(crate) data: &'a V,
+}
+
+impl<'a, V> VertexRef<'a, V> {
+    pub(crate) fn new(local: LocalId, topo: &'a Topology, data: &'a V) -> Self {
+        VertexRef { local, topo, data }
+    }
+    /// Global id (as in the input).
+    #[inline]
+    pub fn id(&self) -> VertexId {
+        self.topo.global_id(self.local)
+    }
+    /// Handle for signalling this vertex.
+    #[inline]
+    pub fn handle(&self) -> VertexHandle {
+        VertexHandle(self.local)
+    }
+    /// Number of in-edges (the whole graph's: all edges of an owned vertex are local).
+    #[inline]
+    pub fn in_degree(&self) -> usize {
+        self.topo.in_csr.degree(self.local)
+    }
+    /// Number of out-edges.
+    #[inline]
+    pub fn out_degree(&self) -> usize {
+        self.topo.out_csr.degree(self.local)
+    }
+    /// The vertex's data.
+    #[inline]
+    pub fn data(&self) -> &'a V {
+        self.data
+    }
+}
+
+/// The vertex being applied: as [`VertexRef`] plus mutable data.
+pub struct VertexMut<'a, V> {
+    pub(crate) local: LocalId,
+    pub(crate) topo: &'a Topology,
+    pub(crate) data: &'a mut V,
+}
+
+impl<V> VertexMut<'_, V> {
+    /// Global id.
+    #[inline]
+    pub fn id(&self) -> VertexId {
+        self.topo.global_id(self.local)
+    }
+    /// Handle for signalling this vertex.
+    #[inline]
+    pub fn handle(&self) -> VertexHandle {
+        VertexHandle(self.local)
+    }
+    /// Number of in-edges.
+    #[inline]
+    pub fn in_degree(&self) -> usize {
+        self.topo.in_csr.degree(self.local)
+    }
+    /// Number of out-edges.
+    #[inline]
+    pub fn out_degree(&self) -> usize {
+        self.topo.out_csr.degree(self.local)
+    }
+    /// The data.
+    #[inline]
+    pub fn data(&self) -> &V {
+        self.data
+    }
+    /// The data, for writing.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut V {
+        self.data
+    }
+}
+
+/// The other endpoint of an edge during scatter (owned here or a ghost).
+pub struct Neighbor<'a, V> {
+    pub(crate) local: LocalId,
+    pub(crate) topo: &'a Topology,
+    pub(crate) data: &'a V,
+}
+
+impl<'a, V> Neighbor<'a, V> {
+    /// Global id.
+    #[inline]
+    pub fn id(&self) -> VertexId {
+        self.topo.global_id(self.local)
+    }
+    /// Handle for signalling it.
+    #[inline]
+    pub fn handle(&self) -> VertexHandle {
+        VertexHandle(self.local)
+    }
+    /// Its data (a ghost's is as of the last ghost update, i.e. after this superstep's apply).
+    #[inline]
+    pub fn data(&self) -> &'a V {
+        self.data
+    }
+}
+
+/// An opaque reference to a local vertex, for signalling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VertexHandle(pub(crate) LocalId);
+
+/// What a program may do besides reading its arguments. One per worker task; the engine
+/// merges them after each phase.
+pub struct Context<'a, M> {
+    pub(crate) iteration: usize,
+    pub(crate) rank: Rank,
+    pub(crate) num_ranks: usize,
+    pub(crate) num_vertices: u64,
+    pub(crate) aggregates: &'a [f64],
+    pub(crate) ops: &'a [ReduceOp],
+    pub(crate) partial: Vec<f64>,
+    pub(crate) signals: Vec<(LocalId, M)>,
+    pub(crate) message: Option<M>,
+    pub(crate) stop: bool,
+}
+
+impl<M> fmt::Debug for Context<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("iteration", &self.iteration)
+            .field("rank", &self.rank)
+            .field("signals", &self.signals.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The identity element of a reduction.
+pub(crate) fn identity(op: ReduceOp) -> f64 {
+    match op {
+        ReduceOp::Sum => 0.0,
+        ReduceOp::Min => f64::INFINITY,
+        ReduceOp::Max => f64::NEG_INFINITY,
+    }
+}
+
+/// Folds `x` into `acc` with `op`.
+pub(crate) fn fold(op: ReduceOp, acc: &mut f64, x: f64) {
+    *acc = match op {
+        ReduceOp::Sum => *acc + x,
+        ReduceOp::Min => acc.min(x),
+        ReduceOp::Max => acc.max(x),
+    };
+}
+
+/// The facts a context is built from; the engine keeps one per superstep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContextFacts<'a> {
+    pub iteration: usize,
+    pub rank: Rank,
+    pub num_ranks: usize,
+    pub num_vertices: u64,
+    pub aggregates: &'a [f64],
+    pub ops: &'a [ReduceOp],
+}
+
+impl<'a, M> Context<'a, M> {
+    pub(crate) fn new(f: ContextFacts<'a>) -> Self {
+        Context {
+            iteration: f.iteration,
+            rank: f.rank,
+            num_ranks: f.num_ranks,
+            num_vertices: f.num_vertices,
+            aggregates: f.aggregates,
+            ops: f.ops,
+            partial: f.ops.iter().map(|&op| identity(op)).collect(),
+            signals: Vec::new(),
+            message: None,
+            stop: false,
+        }
+    }
+
+    /// The current superstep (0-based).
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+    /// This rank.
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+    /// Number of ranks.
+    pub fn num_ranks(&self) -> usize {
+        self.num_ranks
+    }
+    /// Vertices in the whole graph.
+    pub fn num_vertices(&self) -> u64 {
+        self.num_vertices
+    }
+    /// Activates `v` in the next superstep (it may live on another rank).
+    pub fn signal(&mut self, v: VertexHandle)
+    where
+        M: Default,
+    {
+        self.signals.push((v.0, M::default()));
+    }
+    /// Activates `v` in the next superstep with a message.
+    pub fn signal_with(&mut self, v: VertexHandle, msg: M) {
+        self.signals.push((v.0, msg));
+    }
+    /// The combined message that activated the vertex being applied, if any.
+    pub fn message(&self) -> Option<&M> {
+        self.message.as_ref()
+    }
+    /// Votes to stop after this superstep (any vote from any rank stops the run).
+    pub fn stop(&mut self) {
+        self.stop = true;
+    }
+    /// Contributes `x` to aggregator `slot` for this superstep.
+    pub fn aggregate(&mut self, slot: usize, x: f64) {
+        fold(self.ops[slot], &mut self.partial[slot], x);
+    }
+    /// The global value of aggregator `slot` from the previous superstep (from `init` in
+    /// superstep 0).
+    pub fn aggregated(&self, slot: usize) -> f64 {
+        self.aggregates[slot]
+    }
+}

@@ -1,0 +1,106 @@
+//! Mutable access to edge data during scatter, and reconciliation of cut edges.
+//!
+//! Within a rank each edge is stored once. Scatter runs in two passes: out-edges, whose
+//! data for a chunk of source vertices is one contiguous slice (split safely), then
+//! in-edges, whose ids are scattered: [`EdgeSlots`] hands out `&mut` by id under the
+//! invariant that every edge id occurs in exactly one in-CSR entry.
+//!
+//! A cut edge is stored on both endpoint owners. When scatter changes a cut edge's data
+//! (detected by comparing its encoding before and after), the new value is sent to the
+//! peer as (position in the peer edge plan, payload). If both copies changed in the same
+//! superstep, the copy written by the owner of the edge's source wins on both ranks, so the
+//! copies never diverge. Edge plans list the shared edges of each peer in ascending
+//! (source id, target id) with ties in arrival order, which both ranks share.
+
+use crate::graph::{IdMap, Topology};
+use crate::ids::{LocalId, Rank};
+
+/// Raw, shared access to edge data by id for the in-edge scatter pass.
+pub(crate) struct EdgeSlots<E> {
+    ptr: *mut E,
+    len: usize,
+}
+
+// SAFETY: `EdgeSlots` only hands out `&mut E` through `get_mut`, whose contract forbids two
+// live references to the same slot; moving such references across threads requires `E: Send`.
+unsafe impl<E: Send> Sync for EdgeSlots<E> {}
+// SAFETY: as above.
+unsafe impl<E: Send> Send for EdgeSlots<E> {}
+
+impl<E> EdgeSlots<E> {
+    pub(crate) fn new(data: &mut [E]) -> Self {
+        EdgeSlots {
+            ptr: data.as_mut_ptr(),
+            len: data.len(),
+        }
+    }
+
+    /// # Safety
+    /// No other reference to slot `i` may be alive while the returned one is, and the
+    /// slice this was built from must outlive it and not be accessed otherwise meanwhile.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get_mut(&self, i: usize) -> &mut E {
+        assert!(i < self.len, "edge id {i} out of range {}", self.len);
+        // SAFETY: in bounds (checked), and exclusive by the caller's contract.
+        unsafe { &mut *self.ptr.add(i) }
+    }
+}
+
+/// Where a cut edge stands in the plans.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CutEdge {
+    /// The peer holding the other copy.
+    pub(crate) peer: Rank,
+    /// Position in that peer's plan.
+    pub(crate) position: usize,
+    /// Whether this rank owns the edge's source (its copy wins a conflict).
+    pub(crate) source_owned: bool,
+}
+
+/// For each peer, the local ids of the edges shared with it (cut edges), in plan order;
+/// and for each cut edge, where it stands.
+#[derive(Debug, Default)]
+pub(crate) struct EdgePlans {
+    pub(crate) by_peer: Vec<Vec<usize>>,
+    pub(crate) cut: IdMap<CutEdge>,
+}
+
+impl EdgePlans {
+    /// Builds the plans from the topology (local computation, identical ordering on both
+    /// sides of every cut edge).
+    pub(crate) fn build(topo: &Topology) -> Self {
+        let mut keyed: Vec<Vec<(u64, u64, usize, bool)>> = vec![Vec::new(); topo.num_ranks()];
+        for v in 0..topo.num_owned() as LocalId {
+            for k in topo.out_csr.range(v) {
+                let d = topo.out_csr.neighbors[k];
+                if !topo.is_owned(d) {
+                    keyed[topo.owner_of(d)].push((topo.global_id(v), topo.global_id(d), k, true));
+                }
+            }
+            for k in topo.in_csr.range(v) {
+                let s = topo.in_csr.neighbors[k];
+                if !topo.is_owned(s) {
+                    let id = topo.in_edge_ids[k];
+                    keyed[topo.owner_of(s)].push((topo.global_id(s), topo.global_id(v), id, false));
+                }
+            }
+        }
+        let mut cut = IdMap::default();
+        let by_peer = keyed
+            .into_iter()
+            .enumerate()
+            .map(|(peer, mut list)| {
+                list.sort_unstable();
+                list.into_iter()
+                    .enumerate()
+                    .map(|(position, (_, _, id, source_owned))| {
+                        cut.insert(id as u64, CutEdge { peer, position, source_owned });
+                        id
+                    })
+                    .collect()
+            })
+            .collect();
+        EdgePlans { by_peer, cut }
+    }
+}

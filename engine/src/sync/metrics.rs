@@ -1,0 +1,64 @@
+//! Per-superstep figures of the synchronous engine (written by `--metrics FILE.json`).
+
+use serde::Serialize;
+
+/// What one superstep did on this rank.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SuperstepMetrics {
+    /// Superstep number (0-based).
+    pub iteration: usize,
+    /// Vertices that ran on this rank.
+    pub active: usize,
+    /// Whether the active set was enumerated as a list ("sparse"), bitset ("dense") or
+    /// all vertices ("all").
+    pub frontier: &'static str,
+    /// Ghost updates sent (vertex payloads).
+    pub ghost_updates_sent: u64,
+    /// Remote signals sent.
+    pub remote_signals_sent: u64,
+    /// Cut-edge updates sent.
+    pub edge_updates_sent: u64,
+    /// Payload bytes this rank sent to other ranks in the superstep.
+    pub bytes_sent: u64,
+    /// Non-empty messages this rank sent.
+    pub messages_sent: u64,
+    /// Seconds in gather + apply + scatter.
+    pub compute_seconds: f64,
+    /// Seconds in exchanges and reductions (including waiting for peers).
+    pub comm_seconds: f64,
+    /// Reduced aggregator values.
+    pub aggregates: Vec<f64>,
+}
+
+/// Summary of a finished run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Supersteps executed.
+    pub iterations: usize,
+    /// Why the run ended.
+    pub stopped_because: StopReason,
+    /// Wall-clock seconds of the run (excluding graph build).
+    pub seconds: f64,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// No vertex was signalled.
+    NoActiveVertices,
+    /// The program (its `after_superstep` or a vertex's stop vote) asked to stop.
+    ProgramStopped,
+    /// The iteration limit was reached.
+    IterationLimit,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::NoActiveVertices => "no vertex is active",
+            StopReason::ProgramStopped => "the program converged",
+            StopReason::IterationLimit => "the iteration limit was reached",
+        })
+    }
+}

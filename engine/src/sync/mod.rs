@@ -1,0 +1,854 @@
+//! The synchronous (BSP) engine.
+//!
+//! One superstep on every rank:
+//! 1. **gather** over the active owned vertices (reads owned and ghost data), in parallel
+//!    chunks of `CHUNK` vertices, into a per-vertex buffer;
+//! 2. **apply** with the gathered totals and the messages that activated each vertex;
+//! 3. **ghost update**: the new data of active owned vertices goes to the ranks that hold
+//!    them as ghosts, along the mirror plans: payloads only, preceded by an activity
+//!    bitmask over the plan unless every vertex is active;
+//! 4. **scatter** over out-edges, then in-edges (edge data may be written; signals are
+//!    combined per target; a signal to a ghost goes to its owner as (mirror slot, message);
+//!    changed cut edges go to the peer copy, see `edges`);
+//! 5. one all-gather reduces active counts, stop votes and aggregators in rank order, so
+//!    every rank takes the same decision to continue or stop.
+//!
+//! Two phases over the same chunks (gather into a buffer, then apply) keep the reads of
+//! neighbours' data and the writes of a vertex's own data apart without locks: apply gets
+//! `&mut` to disjoint chunks of the data vector. Signals are buffered per chunk and merged
+//! in chunk order, so results do not depend on the number of threads.
+
+mod edges;
+mod frontier;
+mod metrics;
+
+pub use frontier::{Bitset, Frontier, FrontierKind, SPARSE_DIVISOR};
+pub use metrics::{RunSummary, StopReason, SuperstepMetrics};
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use self::edges::{EdgePlans, EdgeSlots};
+use crate::comm::{Comm, ReduceOp};
+use crate::error::Result;
+use crate::graph::{LocalGraph, Topology, zst_mut};
+use crate::ids::LocalId;
+use crate::program::{
+    Activation, Context, ContextFacts, Control, Neighbor, SuperstepInfo, VertexMut, VertexProgram,
+    VertexRef, fold, identity,
+};
+use crate::wire::Wire;
+
+/// Vertices per parallel task.
+pub const CHUNK: usize = 1024;
+
+/// Default iteration limit of [`SyncConfig`].
+pub const DEFAULT_MAX_ITERATIONS: usize = 10_000;
+
+/// Settings of the synchronous engine.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Stop after this many supersteps.
+    pub max_iterations: usize,
+    /// Log each superstep at `info` level on rank 0.
+    pub log_progress: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            log_progress: true,
+        }
+    }
+}
+
+/// What a chunk of work produced besides data: aggregator partials, signals, stop votes
+/// and changed cut edges.
+struct ChunkOut<M> {
+    partial: Vec<f64>,
+    signals: Vec<(LocalId, M)>,
+    stop: bool,
+    dirty_edges: Vec<usize>,
+}
+
+impl<M> ChunkOut<M> {
+    fn new(ctx: Context<'_, M>, dirty_edges: Vec<usize>) -> Self {
+        ChunkOut {
+            partial: ctx.partial,
+            signals: ctx.signals,
+            stop: ctx.stop,
+            dirty_edges,
+        }
+    }
+}
+
+/// Signals for the next superstep, combined per target.
+struct SignalSink<M> {
+    bits: Bitset,
+    list: Vec<LocalId>,
+    inbox: Vec<Option<M>>,
+    ghost_msgs: Vec<Option<M>>,
+    ghost_list: Vec<LocalId>,
+}
+
+impl<M> SignalSink<M> {
+    fn new(num_owned: usize, num_ghosts: usize) -> Self {
+        SignalSink {
+            bits: Bitset::new(num_owned),
+            list: Vec::new(),
+            inbox: (0..num_owned).map(|_| None).collect(),
+            ghost_msgs: (0..num_ghosts).map(|_| None).collect(),
+            ghost_list: Vec::new(),
+        }
+    }
+
+    fn deliver<P: VertexProgram<Message = M>>(&mut self, p: &P, num_owned: usize, v: LocalId, msg: M) {
+        let slot = if (v as usize) < num_owned {
+            if self.bits.insert(v as usize) {
+                self.list.push(v);
+            }
+            &mut self.inbox[v as usize]
+        } else {
+            let slot = &mut self.ghost_msgs[v as usize - num_owned];
+            if slot.is_none() {
+                self.ghost_list.push(v);
+            }
+            slot
+        };
+        match slot {
+            Some(acc) if std::mem::size_of::<M>() != 0 => p.combine_messages(acc, msg),
+            Some(_) => {}
+            None => *slot = Some(msg),
+        }
+    }
+}
+
+/// The synchronous engine running `P` on one rank's graph.
+pub struct SyncEngine<'a, P: VertexProgram> {
+    program: &'a P,
+    comm: &'a dyn Comm,
+    graph: &'a mut LocalGraph<P::Edge>,
+    config: SyncConfig,
+    ops: Vec<ReduceOp>,
+    data: Vec<P::Vertex>,
+    gathers: Vec<Option<P::Gather>>,
+    inbox: Vec<Option<P::Message>>,
+    frontier: Frontier,
+    sink: SignalSink<P::Message>,
+    aggregates: Vec<f64>,
+    iteration: usize,
+    edge_plans: Option<EdgePlans>,
+    metrics: Vec<SuperstepMetrics>,
+    stopped: Option<StopReason>,
+    started: Instant,
+}
+
+impl<'a, P: VertexProgram> SyncEngine<'a, P> {
+    /// Initialises vertex data (`P::init`), fills ghosts and computes the first frontier.
+    /// Collective.
+    pub fn new(
+        program: &'a P,
+        graph: &'a mut LocalGraph<P::Edge>,
+        comm: &'a dyn Comm,
+        config: SyncConfig,
+    ) -> Result<Self> {
+        let topo = &graph.topo;
+        let (n_owned, n_ghosts) = (topo.num_owned(), topo.num_ghosts());
+        let ops = program.aggregators();
+        let no_aggregates = vec![f64::NAN; ops.len()];
+        let facts = ContextFacts {
+            iteration: 0,
+            rank: comm.rank(),
+            num_ranks: comm.size(),
+            num_vertices: topo.num_global_vertices(),
+            aggregates: &no_aggregates,
+            ops: &ops,
+        };
+        let started = Instant::now();
+        let chunks: Vec<(Vec<P::Vertex>, ChunkOut<P::Message>)> = (0..n_owned.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut ctx = Context::new(facts);
+                let vals = chunk_range(c, n_owned)
+                    .map(|v| program.init(&VertexRef::new(v as LocalId, topo, &()), &mut ctx))
+                    .collect();
+                (vals, ChunkOut::new(ctx, Vec::new()))
+            })
+            .collect();
+        let mut data = Vec::with_capacity(topo.num_local());
+        let mut outs = Vec::with_capacity(chunks.len());
+        for (vals, out) in chunks {
+            data.extend(vals);
+            outs.push(out);
+        }
+        let ghosts = exchange_ghosts::<P>(comm, topo, &data, None)?.1;
+        data.extend(ghosts.into_iter().map(|g| g.expect("every ghost has exactly one owner")));
+
+        let mut engine = SyncEngine {
+            program,
+            comm,
+            config,
+            ops,
+            data,
+            gathers: (0..n_owned).map(|_| None).collect(),
+            inbox: (0..n_owned).map(|_| None).collect(),
+            frontier: Frontier::all(n_owned),
+            sink: SignalSink::new(n_owned, n_ghosts),
+            aggregates: no_aggregates,
+            iteration: 0,
+            edge_plans: None,
+            metrics: Vec::new(),
+            stopped: None,
+            started,
+            graph,
+        };
+        let reduced = engine.finish_superstep(outs, n_owned as u64)?;
+        engine.aggregates = reduced.aggregates;
+        if engine.program.activation() == Activation::Signalled && reduced.signalled == 0 {
+            engine.stopped = Some(StopReason::NoActiveVertices);
+        }
+        if engine.config.max_iterations == 0 {
+            engine.stopped = Some(StopReason::IterationLimit);
+        }
+        Ok(engine)
+    }
+
+    /// Runs supersteps until the program stops, nothing is active, or the iteration limit.
+    pub fn run(&mut self) -> Result<RunSummary> {
+        self.started = Instant::now();
+        while self.stopped.is_none() {
+            self.step()?;
+        }
+        Ok(self.summary())
+    }
+
+    /// Runs one superstep (collective). Returns why the run ended once it has.
+    pub fn step(&mut self) -> Result<Option<StopReason>> {
+        if self.stopped.is_some() {
+            return Ok(self.stopped);
+        }
+        let t_compute = Instant::now();
+        let stats_before = self.comm.stats();
+        let n_owned = self.graph.topo.num_owned();
+        let facts = ContextFacts {
+            iteration: self.iteration,
+            rank: self.comm.rank(),
+            num_ranks: self.comm.size(),
+            num_vertices: self.graph.topo.num_global_vertices(),
+            aggregates: &self.aggregates,
+            ops: &self.ops,
+        };
+        let program = self.program;
+        let LocalGraph { topo, edge_data } = &mut *self.graph;
+        let topo: &Topology = topo;
+
+        gather_phase(program, topo, edge_data, &self.data, &self.frontier, &mut self.gathers);
+        let mut outs = apply_phase(
+            program,
+            topo,
+            &mut self.data[..n_owned],
+            &mut self.gathers,
+            &mut self.inbox,
+            &self.frontier,
+            facts,
+        );
+        let mut compute = t_compute.elapsed().as_secs_f64();
+
+        let t_comm = Instant::now();
+        let (ghost_updates, ghosts) =
+            exchange_ghosts::<P>(self.comm, topo, &self.data, Some(&self.frontier))?;
+        for (g, value) in ghosts.into_iter().enumerate() {
+            if let Some(value) = value {
+                self.data[n_owned + g] = value;
+            }
+        }
+        let mut comm_secs = t_comm.elapsed().as_secs_f64();
+
+        let t_scatter = Instant::now();
+        let track_cut_edges = std::mem::size_of::<P::Edge>() != 0 && topo.num_ranks() > 1;
+        if track_cut_edges && self.edge_plans.is_none() {
+            self.edge_plans = Some(EdgePlans::build(topo));
+        }
+        outs.extend(scatter_phase(
+            program,
+            topo,
+            edge_data,
+            &self.data,
+            &self.frontier,
+            facts,
+            track_cut_edges,
+        ));
+        compute += t_scatter.elapsed().as_secs_f64();
+
+        let t_finish = Instant::now();
+        let active = self.frontier.count() as u64;
+        let reduced = self.finish_superstep(outs, active)?;
+        comm_secs += t_finish.elapsed().as_secs_f64();
+
+        let stats_after = self.comm.stats();
+        self.metrics.push(SuperstepMetrics {
+            iteration: self.iteration,
+            active: active as usize,
+            frontier: match reduced.kind_was {
+                FrontierKind::All => "all",
+                FrontierKind::Sparse => "sparse",
+                FrontierKind::Dense => "dense",
+            },
+            ghost_updates_sent: ghost_updates,
+            remote_signals_sent: reduced.remote_signals,
+            edge_updates_sent: reduced.edge_updates,
+            bytes_sent: stats_after.bytes_sent - stats_before.bytes_sent,
+            messages_sent: stats_after.messages_sent - stats_before.messages_sent,
+            compute_seconds: compute,
+            comm_seconds: comm_secs,
+            aggregates: reduced.aggregates.clone(),
+        });
+        if self.config.log_progress && self.comm.rank() == 0 {
+            tracing::info!(
+                target: "gasket::engine",
+                "superstep {:>3}: {:>10} active, {:>10} signalled, {:.3}s{}",
+                self.iteration,
+                reduced.active,
+                reduced.signalled,
+                compute + comm_secs,
+                format_aggregates(&reduced.aggregates)
+            );
+        }
+
+        let info = SuperstepInfo {
+            iteration: self.iteration,
+            aggregates: &reduced.aggregates,
+            active: reduced.active,
+            signalled: reduced.signalled,
+        };
+        let control = self.program.after_superstep(&info);
+        self.aggregates = reduced.aggregates;
+        self.iteration += 1;
+        self.stopped = if reduced.stop || control == Control::Stop {
+            Some(StopReason::ProgramStopped)
+        } else if self.program.activation() == Activation::Signalled && reduced.signalled == 0 {
+            Some(StopReason::NoActiveVertices)
+        } else if self.iteration >= self.config.max_iterations {
+            Some(StopReason::IterationLimit)
+        } else {
+            None
+        };
+        Ok(self.stopped)
+    }
+
+    /// Merges signals, exchanges remote signals and cut-edge updates, reduces the global
+    /// facts and installs the next frontier.
+    fn finish_superstep(
+        &mut self,
+        outs: Vec<ChunkOut<P::Message>>,
+        active: u64,
+    ) -> Result<Reduced> {
+        let topo = &self.graph.topo;
+        let n_owned = topo.num_owned();
+        let n_ranks = self.comm.size();
+        let signalled_mode = self.program.activation() == Activation::Signalled;
+        let mut partial: Vec<f64> = self.ops.iter().map(|&op| identity(op)).collect();
+        let mut stop = false;
+        let mut dirty_edges: Vec<usize> = Vec::new();
+        for out in outs {
+            for (slot, x) in out.partial.into_iter().enumerate() {
+                fold(self.ops[slot], &mut partial[slot], x);
+            }
+            stop |= out.stop;
+            dirty_edges.extend(out.dirty_edges);
+            if signalled_mode {
+                for (v, msg) in out.signals {
+                    self.sink.deliver(self.program, n_owned, v, msg);
+                }
+            }
+        }
+
+        // Remote signals and cut-edge updates, one buffer per peer.
+        let mut remote_signals = 0u64;
+        let mut edge_updates = 0u64;
+        if n_ranks > 1 && (signalled_mode || self.edge_plans.is_some()) {
+            let mut send: Vec<Vec<u8>> = vec![Vec::new(); n_ranks];
+            let mut per_peer: Vec<Vec<(u32, P::Message)>> = (0..n_ranks).map(|_| Vec::new()).collect();
+            for g in std::mem::take(&mut self.sink.ghost_list) {
+                let msg = self.sink.ghost_msgs[g as usize - n_owned].take().expect("listed");
+                per_peer[topo.owner_of(g)].push((topo.ghost_slot(g), msg));
+            }
+            for (peer, list) in per_peer.into_iter().enumerate() {
+                remote_signals += list.len() as u64;
+                (list.len() as u64).encode(&mut send[peer]);
+                for (slot, msg) in list {
+                    slot.encode(&mut send[peer]);
+                    msg.encode(&mut send[peer]);
+                }
+            }
+            if let Some(plans) = &self.edge_plans {
+                for &id in &dirty_edges {
+                    let cut = plans.cut[&(id as u64)];
+                    (cut.position as u64).encode(&mut send[cut.peer]);
+                    self.graph.edge_data[id].encode(&mut send[cut.peer]);
+                    edge_updates += 1;
+                }
+            }
+            let recv = self.comm.all_to_all_v(send)?;
+            let mine: std::collections::HashSet<usize> = dirty_edges.iter().copied().collect();
+            for (peer, buf) in recv.into_iter().enumerate() {
+                if peer == self.comm.rank() {
+                    continue;
+                }
+                let mut input = buf.as_slice();
+                let count = u64::decode(&mut input);
+                for _ in 0..count {
+                    let slot = u32::decode(&mut input);
+                    let msg = P::Message::decode(&mut input);
+                    let v = topo.mirrors(peer)[slot as usize];
+                    self.sink.deliver(self.program, n_owned, v, msg);
+                }
+                while !input.is_empty() {
+                    let plans = self.edge_plans.as_ref().expect("edge updates need plans");
+                    let pos = u64::decode(&mut input) as usize;
+                    let value = P::Edge::decode(&mut input);
+                    let id = plans.by_peer[peer][pos];
+                    let i_own_source = plans.cut[&(id as u64)].source_owned;
+                    if !(i_own_source && mine.contains(&id)) {
+                        self.graph.edge_data[id] = value;
+                    }
+                }
+            }
+        }
+
+        // Global facts: [active, signalled, stop] then aggregates, reduced in rank order.
+        let signalled_here = if signalled_mode { self.sink.list.len() as u64 } else { n_owned as u64 };
+        let mut buf = Vec::new();
+        active.encode(&mut buf);
+        signalled_here.encode(&mut buf);
+        stop.encode(&mut buf);
+        for x in &partial {
+            x.encode(&mut buf);
+        }
+        let all = self.comm.all_gather(buf)?;
+        let mut reduced = Reduced {
+            active: 0,
+            signalled: 0,
+            stop: false,
+            aggregates: self.ops.iter().map(|&op| identity(op)).collect(),
+            remote_signals,
+            edge_updates,
+            kind_was: self.frontier.kind(),
+        };
+        for bytes in &all {
+            let mut input = bytes.as_slice();
+            reduced.active += u64::decode(&mut input);
+            reduced.signalled += u64::decode(&mut input);
+            reduced.stop |= bool::decode(&mut input);
+            for (slot, op) in self.ops.iter().enumerate() {
+                fold(*op, &mut reduced.aggregates[slot], f64::decode(&mut input));
+            }
+        }
+
+        // Install the next frontier; recycle the old one's bitset for the signals after it.
+        if signalled_mode {
+            let num_owned = n_owned;
+            let sink_bits = std::mem::replace(&mut self.sink.bits, Bitset::new(0));
+            let list = std::mem::take(&mut self.sink.list);
+            let next = Frontier::from_signals(sink_bits, list, num_owned);
+            let old = std::mem::replace(&mut self.frontier, next);
+            self.sink.bits = old.into_cleared_bits(num_owned);
+            std::mem::swap(&mut self.inbox, &mut self.sink.inbox);
+        }
+        Ok(reduced)
+    }
+
+    /// Why the run ended, if it has.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stopped
+    }
+    /// Supersteps executed so far.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+    /// The rank's topology.
+    pub fn topology(&self) -> &Topology {
+        &self.graph.topo
+    }
+    /// Data of owned vertices, by local id.
+    pub fn owned_data(&self) -> &[P::Vertex] {
+        &self.data[..self.graph.topo.num_owned()]
+    }
+    /// Data of all local vertices (owned, then ghosts).
+    pub fn local_data(&self) -> &[P::Vertex] {
+        &self.data
+    }
+    /// Visits every owned vertex with its data.
+    pub fn for_each_owned(&self, mut f: impl FnMut(&VertexRef<'_, P::Vertex>)) {
+        let topo = &self.graph.topo;
+        for v in 0..topo.num_owned() {
+            f(&VertexRef::new(v as LocalId, topo, &self.data[v]));
+        }
+    }
+    /// Per-superstep figures of this rank.
+    pub fn metrics(&self) -> &[SuperstepMetrics] {
+        &self.metrics
+    }
+    /// Latest reduced aggregator values.
+    pub fn aggregates(&self) -> &[f64] {
+        &self.aggregates
+    }
+    fn summary(&self) -> RunSummary {
+        RunSummary {
+            iterations: self.iteration,
+            stopped_because: self.stopped.unwrap_or(StopReason::IterationLimit),
+            seconds: self.started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Global facts of a superstep, identical on every rank.
+struct Reduced {
+    active: u64,
+    signalled: u64,
+    stop: bool,
+    aggregates: Vec<f64>,
+    remote_signals: u64,
+    edge_updates: u64,
+    kind_was: FrontierKind,
+}
+
+fn format_aggregates(aggs: &[f64]) -> String {
+    aggs.iter().map(|a| format!(", {a:.6e}")).collect()
+}
+
+/// Owned vertices of chunk `c`.
+fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
+    c * CHUNK..((c + 1) * CHUNK).min(n_owned)
+}
+
+fn gather_phase<P: VertexProgram>(
+    program: &P,
+    topo: &Topology,
+    edge_data: &[P::Edge],
+    data: &[P::Vertex],
+    frontier: &Frontier,
+    gathers: &mut [Option<P::Gather>],
+) {
+    let graph = EdgeView { topo, edge_data };
+    gathers.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
+        let lo = c * CHUNK;
+        frontier.for_each_in(lo, lo + out.len(), |v| {
+            let vref = VertexRef::new(v, topo, &data[v as usize]);
+            out[v as usize - lo] = gather_one(program, &graph, data, &vref);
+        });
+    });
+}
+
+/// Borrowed topology + edge data (the gather phase's read-only view).
+struct EdgeView<'g, E> {
+    topo: &'g Topology,
+    edge_data: &'g [E],
+}
+
+impl<E> EdgeView<'_, E> {
+    #[inline]
+    fn in_edge(&self, k: usize) -> &E {
+        if std::mem::size_of::<E>() == 0 {
+            crate::graph::zst_ref()
+        } else {
+            &self.edge_data[self.topo.in_edge_ids[k]]
+        }
+    }
+    #[inline]
+    fn out_edge(&self, k: usize) -> &E {
+        if std::mem::size_of::<E>() == 0 {
+            crate::graph::zst_ref()
+        } else {
+            &self.edge_data[k]
+        }
+    }
+}
+
+#[inline]
+fn gather_one<P: VertexProgram>(
+    program: &P,
+    graph: &EdgeView<'_, P::Edge>,
+    data: &[P::Vertex],
+    v: &VertexRef<'_, P::Vertex>,
+) -> Option<P::Gather> {
+    let dir = program.gather_edges(v);
+    let mut acc = None;
+    if dir.has_in() {
+        let csr = &graph.topo.in_csr;
+        let range = csr.range(v.local);
+        let start = range.start;
+        fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
+            program.gather(v, graph.in_edge(start + i), &data[u as usize])
+        });
+    }
+    if dir.has_out() {
+        let csr = &graph.topo.out_csr;
+        let range = csr.range(v.local);
+        let start = range.start;
+        fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
+            program.gather(v, graph.out_edge(start + i), &data[u as usize])
+        });
+    }
+    acc
+}
+
+/// Folds one gather value per neighbour into `acc`, without a branch per edge.
+#[inline(always)]
+fn fold_row<P: VertexProgram>(
+    program: &P,
+    acc: &mut Option<P::Gather>,
+    row: &[LocalId],
+    mut gather: impl FnMut(usize, LocalId) -> P::Gather,
+) {
+    let mut rest = row.iter().copied().enumerate();
+    let mut total = match acc.take() {
+        Some(a) => a,
+        None => match rest.next() {
+            Some((i, u)) => gather(i, u),
+            None => return,
+        },
+    };
+    for (i, u) in rest {
+        program.combine(&mut total, gather(i, u));
+    }
+    *acc = Some(total);
+}
+
+fn apply_phase<'f, P: VertexProgram>(
+    program: &P,
+    topo: &Topology,
+    owned: &mut [P::Vertex],
+    gathers: &mut [Option<P::Gather>],
+    inbox: &mut [Option<P::Message>],
+    frontier: &Frontier,
+    facts: ContextFacts<'f>,
+) -> Vec<ChunkOut<P::Message>> {
+    owned
+        .par_chunks_mut(CHUNK)
+        .zip(gathers.par_chunks_mut(CHUNK))
+        .zip(inbox.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(c, ((data, totals), msgs))| {
+            let lo = c * CHUNK;
+            let mut ctx = Context::new(facts);
+            frontier.for_each_in(lo, lo + data.len(), |v| {
+                let i = v as usize - lo;
+                ctx.message = msgs[i].take();
+                let mut vm = VertexMut {
+                    local: v,
+                    topo,
+                    data: &mut data[i],
+                };
+                program.apply(&mut vm, totals[i].take(), &mut ctx);
+            });
+            ctx.message = None;
+            ChunkOut::new(ctx, Vec::new())
+        })
+        .collect()
+}
+
+/// Sends the data of owned vertices to their ghost copies. With `frontier`, only active
+/// vertices are sent, behind a bitmask over the mirror plan (omitted when all are active);
+/// without it (at start-up), everything. Returns (updates sent, new ghost values by ghost
+/// index).
+#[allow(clippy::type_complexity)]
+fn exchange_ghosts<P: VertexProgram>(
+    comm: &dyn Comm,
+    topo: &Topology,
+    data: &[P::Vertex],
+    frontier: Option<&Frontier>,
+) -> Result<(u64, Vec<Option<P::Vertex>>)> {
+    let n_ranks = comm.size();
+    let n_owned = topo.num_owned();
+    if n_ranks == 1 {
+        return Ok((0, Vec::new()));
+    }
+    let everything = frontier.is_none_or(|f| f.kind() == FrontierKind::All);
+    let encoded: Vec<(Vec<u8>, u64)> = (0..n_ranks)
+        .into_par_iter()
+        .map(|peer| {
+            let plan = topo.mirrors(peer);
+            let mut buf = Vec::new();
+            let mut sent = 0u64;
+            if peer == topo.rank() || plan.is_empty() {
+                return (buf, 0);
+            }
+            if everything {
+                buf.reserve(plan.len() * std::mem::size_of::<P::Vertex>());
+                for &v in plan {
+                    data[v as usize].encode(&mut buf);
+                }
+                sent = plan.len() as u64;
+            } else {
+                let f = frontier.expect("not everything");
+                let mut mask = vec![0u8; plan.len().div_ceil(8)];
+                for (i, &v) in plan.iter().enumerate() {
+                    if f.contains(v) {
+                        mask[i / 8] |= 1 << (i % 8);
+                    }
+                }
+                buf.extend_from_slice(&mask);
+                for &v in plan {
+                    if f.contains(v) {
+                        data[v as usize].encode(&mut buf);
+                        sent += 1;
+                    }
+                }
+            }
+            (buf, sent)
+        })
+        .collect();
+    let sent = encoded.iter().map(|(_, s)| s).sum();
+    let recv = comm.all_to_all_v(encoded.into_iter().map(|(b, _)| b).collect())?;
+    let mut ghosts: Vec<Option<P::Vertex>> = (0..topo.num_ghosts()).map(|_| None).collect();
+    for (peer, buf) in recv.iter().enumerate() {
+        let list = topo.ghosts_owned_by(peer);
+        if peer == topo.rank() || list.is_empty() {
+            continue;
+        }
+        let mut input = buf.as_slice();
+        if everything {
+            for &g in list {
+                ghosts[g as usize - n_owned] = Some(P::Vertex::decode(&mut input));
+            }
+        } else {
+            let (mask, mut payload) = input.split_at(list.len().div_ceil(8));
+            for (i, &g) in list.iter().enumerate() {
+                if mask[i / 8] >> (i % 8) & 1 != 0 {
+                    ghosts[g as usize - n_owned] = Some(P::Vertex::decode(&mut payload));
+                }
+            }
+            input = payload;
+        }
+        assert!(input.is_empty(), "ghost update from rank {peer} has trailing bytes");
+    }
+    Ok((sent, ghosts))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scatter_phase<'f, P: VertexProgram>(
+    program: &P,
+    topo: &Topology,
+    edge_data: &mut [P::Edge],
+    data: &[P::Vertex],
+    frontier: &Frontier,
+    facts: ContextFacts<'f>,
+    track_cut_edges: bool,
+) -> Vec<ChunkOut<P::Message>> {
+    let n_owned = topo.num_owned();
+    let n_chunks = n_owned.div_ceil(CHUNK);
+    let out_offsets = &topo.out_csr.offsets;
+    let zst = std::mem::size_of::<P::Edge>() == 0;
+
+    // Pass 1: out-edges. A chunk's out-edge data is one contiguous slice.
+    let mut slices: Vec<&mut [P::Edge]> = Vec::with_capacity(n_chunks);
+    {
+        let num_out = if zst { 0 } else { topo.out_csr.num_entries() };
+        let mut rest: &mut [P::Edge] = &mut edge_data[..num_out];
+        for c in 0..n_chunks {
+            let r = chunk_range(c, n_owned);
+            let len = if zst { 0 } else { out_offsets[r.end] - out_offsets[r.start] };
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            slices.push(head);
+            rest = tail;
+        }
+    }
+    let mut outs: Vec<ChunkOut<P::Message>> = slices
+        .into_par_iter()
+        .enumerate()
+        .map(|(c, slice)| {
+            let r = chunk_range(c, n_owned);
+            let base = out_offsets[r.start];
+            let mut ctx = Context::new(facts);
+            let mut dirty = Vec::new();
+            frontier.for_each_in(r.start, r.end, |v| {
+                let vref = VertexRef::new(v, topo, &data[v as usize]);
+                if !program.scatter_edges(&vref).has_out() {
+                    return;
+                }
+                for k in topo.out_csr.range(v) {
+                    let d = topo.out_csr.neighbors[k];
+                    let other = Neighbor {
+                        local: d,
+                        topo,
+                        data: &data[d as usize],
+                    };
+                    let edge = if zst { zst_mut() } else { &mut slice[k - base] };
+                    let cut = track_cut_edges && !topo.is_owned(d);
+                    scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, k)));
+                }
+            });
+            ChunkOut::new(ctx, dirty)
+        })
+        .collect();
+
+    // Pass 2: in-edges. Edge ids are scattered, but each occurs in exactly one in-entry.
+    let slots = EdgeSlots::new(edge_data);
+    let in_outs: Vec<ChunkOut<P::Message>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|c| {
+            let r = chunk_range(c, n_owned);
+            let mut ctx = Context::new(facts);
+            let mut dirty = Vec::new();
+            frontier.for_each_in(r.start, r.end, |v| {
+                let vref = VertexRef::new(v, topo, &data[v as usize]);
+                if !program.scatter_edges(&vref).has_in() {
+                    return;
+                }
+                for k in topo.in_csr.range(v) {
+                    let s = topo.in_csr.neighbors[k];
+                    let other = Neighbor {
+                        local: s,
+                        topo,
+                        data: &data[s as usize],
+                    };
+                    let id = if zst { 0 } else { topo.in_edge_ids[k] };
+                    let edge = if zst {
+                        zst_mut()
+                    } else {
+                        // SAFETY: edge `id` is the data of in-entry `k`, and every edge id
+                        // occurs in exactly one in-entry (an edge has one target, and only
+                        // owned targets have rows). Chunks cover disjoint vertex ranges, so
+                        // no other task obtains `id`; within this task the reference ends
+                        // with this loop iteration. Pass 1 finished before this pass began,
+                        // and `edge_data` is not touched otherwise until `slots` is dropped.
+                        unsafe { slots.get_mut(id) }
+                    };
+                    let cut = track_cut_edges && !topo.is_owned(s);
+                    scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, id)));
+                }
+            });
+            ChunkOut::new(ctx, dirty)
+        })
+        .collect();
+    outs.extend(in_outs);
+    outs
+}
+
+/// Runs scatter on one edge; for a cut edge, records it when its data changed.
+#[inline(always)]
+fn scatter_edge<P: VertexProgram>(
+    program: &P,
+    v: &VertexRef<'_, P::Vertex>,
+    edge: &mut P::Edge,
+    other: &Neighbor<'_, P::Vertex>,
+    ctx: &mut Context<'_, P::Message>,
+    cut: Option<(&mut Vec<usize>, usize)>,
+) {
+    match cut {
+        None => program.scatter(v, edge, other, ctx),
+        Some((dirty, id)) => {
+            let mut before = Vec::new();
+            edge.encode(&mut before);
+            program.scatter(v, edge, other, ctx);
+            let mut after = Vec::with_capacity(before.len());
+            edge.encode(&mut after);
+            if before != after {
+                dirty.push(id);
+            }
+        }
+    }
+}

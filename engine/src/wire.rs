@@ -1,0 +1,180 @@
+//! `Wire`: how values cross rank boundaries as bytes.
+//!
+//! Ghost updates, shuffled edges, remote signals and gathered results all travel as plain
+//! byte buffers (the unit `Comm::all_to_all_v` moves). `Wire` is a small, explicit codec:
+//! fixed-size little-endian for scalars, length-prefixed for vectors. It is deliberately not
+//! serde: the hot path (a ghost update of an `f64`) must be a single 8-byte copy with no
+//! framing, and every payload must have a size that both sides agree on without ids.
+
+use crate::ids::VertexId;
+
+/// A value that can be written to and read from a byte buffer.
+///
+/// `decode` reads exactly the bytes `encode` wrote, advancing `input`. Buffers come only
+/// from peers running the same program, so a short buffer is a broken invariant (panic),
+/// not an input error.
+pub trait Wire: Sized {
+    /// Appends the encoding of `self` to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Reads one value from the front of `input` and advances it.
+    fn decode(input: &mut &[u8]) -> Self;
+}
+
+fn take<'a>(input: &mut &'a [u8], n: usize) -> &'a [u8] {
+    assert!(
+        input.len() >= n,
+        "wire buffer truncated: need {n} bytes, have {}",
+        input.len()
+    );
+    let (head, tail) = input.split_at(n);
+    *input = tail;
+    head
+}
+
+macro_rules! wire_scalar {
+    ($($t:ty),*) => {$(
+        impl Wire for $t {
+            #[inline]
+            fn encode(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn decode(input: &mut &[u8]) -> Self {
+                let bytes = take(input, std::mem::size_of::<$t>());
+                <$t>::from_le_bytes(bytes.try_into().expect("exact length"))
+            }
+        }
+    )*};
+}
+wire_scalar!(u8, u16, u32, u64, i32, i64, f32, f64);
+
+impl Wire for () {
+    #[inline]
+    fn encode(&self, _out: &mut Vec<u8>) {}
+    #[inline]
+    fn decode(_input: &mut &[u8]) -> Self {}
+}
+
+impl Wire for bool {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(*self));
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        take(input, 1)[0] != 0
+    }
+}
+
+impl Wire for usize {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (*self as u64).encode(out);
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        usize::try_from(u64::decode(input)).expect("usize fits on the receiving rank")
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                v.encode(out);
+            }
+        }
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        match take(input, 1)[0] {
+            0 => None,
+            _ => Some(T::decode(input)),
+        }
+    }
+}
+
+impl<T: Wire> Wire for Vec<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.len() as u64).encode(out);
+        for item in self {
+            item.encode(out);
+        }
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        let len = u64::decode(input) as usize;
+        (0..len).map(|_| T::decode(input)).collect()
+    }
+}
+
+impl<T: Wire, const N: usize> Wire for [T; N] {
+    fn encode(&self, out: &mut Vec<u8>) {
+        for item in self {
+            item.encode(out);
+        }
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        std::array::from_fn(|_| T::decode(input))
+    }
+}
+
+macro_rules! wire_tuple {
+    ($($name:ident),+) => {
+        impl<$($name: Wire),+> Wire for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn encode(&self, out: &mut Vec<u8>) {
+                let ($($name,)+) = self;
+                $($name.encode(out);)+
+            }
+            fn decode(input: &mut &[u8]) -> Self {
+                ($($name::decode(input),)+)
+            }
+        }
+    };
+}
+wire_tuple!(A);
+wire_tuple!(A, B);
+wire_tuple!(A, B, C);
+wire_tuple!(A, B, C, D);
+
+/// Encodes a slice of values back to back (no length prefix).
+pub fn encode_all<T: Wire>(items: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() * std::mem::size_of::<T>());
+    for item in items {
+        item.encode(&mut out);
+    }
+    out
+}
+
+/// Decodes values back to back until the buffer is exhausted.
+pub fn decode_all<T: Wire>(mut input: &[u8]) -> Vec<T> {
+    let mut out = Vec::new();
+    if std::mem::size_of::<T>() > 0 {
+        out.reserve(input.len() / std::mem::size_of::<T>());
+    }
+    while !input.is_empty() {
+        out.push(T::decode(&mut input));
+    }
+    out
+}
+
+/// A vertex id paired with a value: the unit of gathered results.
+pub type Keyed<T> = (VertexId, T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let v: (u64, f64, Vec<u32>, Option<bool>) = (7, 0.25, vec![1, 2, 3], Some(true));
+        let mut buf = Vec::new();
+        v.encode(&mut buf);
+        let mut input = buf.as_slice();
+        assert_eq!(<(u64, f64, Vec<u32>, Option<bool>)>::decode(&mut input), v);
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn all_helpers_round_trip() {
+        let xs = vec![(1u64, 2.5f64), (3, -1.0)];
+        assert_eq!(decode_all::<(u64, f64)>(&encode_all(&xs)), xs);
+    }
+}
