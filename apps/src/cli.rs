@@ -1,0 +1,330 @@
+//! The `gasket` command: argument parsing and the report each app prints.
+//!
+//! Stderr carries progress (read, build, each superstep, timings); stdout carries results
+//! (the top-k summary); `--output` gets every vertex's value and `--metrics` the
+//! per-superstep figures of every rank as JSON. Every error a user can cause exits with
+//! code 2 and a one-paragraph message.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gasket_datasets::Format;
+use gasket_datasets::generate::{DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list};
+use gasket_engine::{Backend, VertexId};
+
+use crate::components::{self, ComponentsConfig};
+use crate::output::{write_atomically, write_values};
+use crate::pagerank::{self, PageRankConfig};
+use crate::run::{Collected, GraphSource, no_edge_data, run_on_ranks};
+use crate::sssp::{self, SsspConfig};
+use crate::{AppError, Result};
+
+/// gasket: Gather-Apply-Scatter vertex programs on partitioned graphs.
+#[derive(Debug, Parser)]
+#[command(name = "gasket", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// No progress on stderr (errors are still reported).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// PageRank (power iteration; dangling mass redistributed by default).
+    Pagerank {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// PageRank settings.
+        config: PageRankConfig,
+    },
+    /// Weakly connected components (min-label propagation).
+    #[command(alias = "components")]
+    Cc {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: ComponentsConfig,
+    },
+    /// Single-source shortest paths (weights from the third column, else hop counts).
+    Sssp {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: SsspConfig,
+    },
+    /// Generate a synthetic graph as a SNAP edge list.
+    Generate(GenerateArgs),
+}
+
+/// Options shared by the graph apps.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Input graph (SNAP edge list, METIS graph or Matrix Market; plain or .gz). Default:
+    /// the bundled SNAP wiki-Vote graph.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Input format (default: from the file name; .graph/.metis = metis, .mtx = mtx, else snap).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// Number of ranks (threads of this process, each owning one partition).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub ranks: u32,
+    /// Worker threads shared by the ranks (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// How many result lines to print.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Write every vertex's value here (`vertex<TAB>value`, ids as in the input).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Write per-superstep, per-rank figures here as JSON.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+}
+
+/// `gasket generate` options.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// kron (Graph500 Kronecker, A=0.57, B=C=0.19) or uniform.
+    pub kind: Generator,
+    /// 2^scale vertices.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=40))]
+    pub scale: u32,
+    /// Edges per vertex.
+    #[arg(long, default_value_t = DEFAULT_EDGE_FACTOR)]
+    pub edge_factor: u32,
+    /// Random seed (same seed, same graph).
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Output file.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+/// Parses the arguments, runs, reports. Returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet);
+    match execute(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", error_paragraph(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes as one paragraph (causes already in the message are skipped).
+pub fn error_paragraph(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn init_logging(quiet: bool) {
+    let filter = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GASKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .try_init();
+}
+
+/// Runs a parsed command.
+pub fn execute(cli: &Cli) -> Result<()> {
+    let progress = !cli.quiet;
+    match &cli.command {
+        Command::Pagerank { common, config } => {
+            config.validate()?;
+            let source = prepare(common)?;
+            let out = run_on_ranks(backend(common), &source, progress, no_edge_data, |comm, g| {
+                pagerank::run(config, comm, g, progress)
+            })?;
+            let mut top: Vec<&(VertexId, f64)> = out.values.iter().collect();
+            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            println!("{}", headline("pagerank", &source, common, &out));
+            println!("rank\tvertex\tpagerank");
+            for (i, (v, pr)) in top.iter().take(common.top).enumerate() {
+                println!("{}\t{v}\t{pr:.9e}", i + 1);
+            }
+            finish(common, "pagerank", &source, &out)
+        }
+        Command::Cc { common, config } => {
+            let source = prepare(common)?;
+            let out = run_on_ranks(backend(common), &source, progress, no_edge_data, |comm, g| {
+                components::run(config, comm, g, progress)
+            })?;
+            let mut sizes = std::collections::HashMap::<VertexId, u64>::new();
+            for &(_, label) in &out.values {
+                *sizes.entry(label).or_default() += 1;
+            }
+            let mut by_size: Vec<(VertexId, u64)> = sizes.into_iter().collect();
+            by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            println!("{}", headline("cc", &source, common, &out));
+            println!("# {} weakly connected components", by_size.len());
+            println!("component\tvertices");
+            for (label, size) in by_size.iter().take(common.top) {
+                println!("{label}\t{size}");
+            }
+            finish(common, "cc", &source, &out)
+        }
+        Command::Sssp { common, config } => {
+            let source = prepare(common)?;
+            let out = run_on_ranks(
+                backend(common),
+                &source,
+                progress,
+                |name, edges| {
+                    let w = edges.weight.clone().unwrap_or_else(|| vec![1.0; edges.len()]);
+                    sssp::check_weights(name, &edges.src, &edges.dst, &w)?;
+                    Ok(w)
+                },
+                |comm, g| {
+                    let from = match config.source {
+                        Some(s) => s,
+                        None => sssp::smallest_vertex(comm, g.topology())?,
+                    };
+                    sssp::run(config, from, comm, g, progress)
+                },
+            )?;
+            let reached: Vec<&(VertexId, f64)> = out.values.iter().filter(|(_, d)| d.is_finite()).collect();
+            let mut far = reached.clone();
+            far.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            println!("{}", headline("sssp", &source, common, &out));
+            println!(
+                "# {} of {} vertices reached; largest distance {}",
+                reached.len(),
+                out.values.len(),
+                far.first().map_or(0.0, |x| x.1)
+            );
+            println!("vertex\tdistance");
+            for (v, d) in far.iter().take(common.top) {
+                println!("{v}\t{d}");
+            }
+            finish(common, "sssp", &source, &out)
+        }
+        Command::Generate(args) => {
+            let cfg = GeneratorConfig {
+                kind: args.kind,
+                scale: args.scale,
+                edge_factor: args.edge_factor,
+                seed: args.seed,
+            };
+            let t = std::time::Instant::now();
+            let edges = write_edge_list(&cfg, &args.output)?;
+            tracing::info!(
+                "wrote {edges} edges on {} vertices to {} in {:.2}s",
+                gasket_datasets::generate::num_vertices(&cfg),
+                args.output.display(),
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn backend(common: &CommonArgs) -> Backend {
+    Backend::Threads(common.ranks as usize)
+}
+
+/// Validates what can be checked before any rank starts, and sizes the thread pool.
+fn prepare(common: &CommonArgs) -> Result<GraphSource> {
+    if let Some(threads) = common.threads {
+        // Only the first call in a process can size the global pool; later ones keep it.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads as usize)
+            .build_global();
+    }
+    for path in [&common.output, &common.metrics].into_iter().flatten() {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
+            if !dir.is_dir() {
+                return Err(AppError::Config(format!(
+                    "cannot write {}: directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Ok(GraphSource::new(common.input.clone(), common.format))
+}
+
+fn headline<T>(app: &str, source: &GraphSource, common: &CommonArgs, out: &Collected<T>) -> String {
+    format!(
+        "# {app} on {}: {} vertices, {} edges, {} rank(s); {} superstep(s), stopped because {}; {:.3}s",
+        source.name(),
+        out.num_vertices,
+        out.num_edges,
+        common.ranks,
+        out.summary.iterations,
+        out.summary.stopped_because,
+        out.summary.seconds
+    )
+}
+
+/// Writes `--output` and `--metrics` if asked.
+fn finish<T: std::fmt::Display>(
+    common: &CommonArgs,
+    app: &str,
+    source: &GraphSource,
+    out: &Collected<T>,
+) -> Result<()> {
+    if let Some(path) = &common.output {
+        write_values(path, &format!("gasket {app} on {}", source.name()), &out.values)?;
+        tracing::info!("wrote {} values to {}", out.values.len(), path.display());
+    }
+    if let Some(path) = &common.metrics {
+        let doc = serde_json::json!({
+            "app": app,
+            "input": source.name(),
+            "ranks": common.ranks,
+            "vertices": out.num_vertices,
+            "edges": out.num_edges,
+            "read_seconds": out.read_seconds,
+            "build_seconds": out.build_seconds,
+            "run_seconds": out.summary.seconds,
+            "iterations": out.summary.iterations,
+            "stopped_because": out.summary.stopped_because,
+            "partition": {
+                "method": "hash",
+                "edge_cut_fraction": out.partition.edge_cut_fraction,
+                "vertex_balance": out.partition.vertex_balance,
+                "edge_balance": out.partition.edge_balance,
+                "replication_factor": out.partition.replication_factor,
+                "ghosts": out.partition.ghosts,
+            },
+            "per_rank_supersteps": out.metrics,
+        });
+        write_atomically(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+            std::io::Write::write_all(w, b"\n")
+        })?;
+    }
+    Ok(())
+}
+

@@ -1,0 +1,23 @@
+//! # gasket-apps
+//!
+//! The bundled apps, each a library module with a config struct (defaults as constants),
+//! a `run` function on the engine and an independent serial `verify`:
+//!
+//! - [`pagerank`]: PageRank by pull-based power iteration;
+//! - [`components`]: weakly connected components by min-label propagation;
+//! - [`sssp`]: single-source shortest paths, push-based Bellman-Ford.
+//!
+//! [`run`] holds the pipeline every app shares (read on every rank, build the graph, run,
+//! gather to rank 0); [`cli`] is the `gasket` command; [`output`] writes result files
+//! atomically.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod components;
+mod error;
+pub mod output;
+pub mod pagerank;
+pub mod run;
+pub mod sssp;
+
+pub use error::{AppError, Result};

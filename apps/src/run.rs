@@ -1,0 +1,181 @@
+//! What every app does around its vertex program: read the input on every rank, build the
+//! distributed graph, run, and collect results and figures on rank 0.
+//!
+//! The per-rank pipeline is written once (`run_on_ranks`); each app supplies how edge data
+//! is made from the file's weights and how its program runs. Thread ranks and any future
+//! process ranks share every line of it below `Comm`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use gasket_datasets::{EdgeList, Format, bundled, read_graph, read_graph_bytes};
+use gasket_engine::prelude::*;
+use gasket_engine::{RunSummary, SuperstepMetrics};
+use gasket_partitioning::{Hash, Partitioner, QualityReport, quality};
+
+use crate::{AppError, Result};
+
+/// One rank's outcome of an app: its owned vertices' values and the engine's figures.
+#[derive(Debug, Clone)]
+pub struct AppRun<T> {
+    /// `(vertex id, value)` of the vertices this rank owns.
+    pub values: Vec<(VertexId, T)>,
+    /// How the run ended.
+    pub summary: RunSummary,
+    /// Per-superstep figures of this rank.
+    pub metrics: Vec<SuperstepMetrics>,
+}
+
+/// Where the graph comes from.
+#[derive(Debug, Clone)]
+pub enum GraphSource {
+    /// A file in a known format.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: Format,
+    },
+    /// The small real graph bundled with gasket (SNAP wiki-Vote).
+    Bundled,
+}
+
+impl GraphSource {
+    /// The file, or the bundled graph when `path` is `None`; the format is detected from
+    /// the name unless given.
+    pub fn new(path: Option<PathBuf>, format: Option<Format>) -> Self {
+        match path {
+            None => GraphSource::Bundled,
+            Some(path) => {
+                let format = format.unwrap_or_else(|| Format::detect(&path));
+                GraphSource::File { path, format }
+            }
+        }
+    }
+    /// A name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            GraphSource::File { path, .. } => path.display().to_string(),
+            GraphSource::Bundled => bundled::WIKI_VOTE_NAME.to_string(),
+        }
+    }
+    /// Reads this rank's share of the edges (collective).
+    pub fn read(&self, comm: &dyn Comm) -> Result<EdgeList> {
+        Ok(match self {
+            GraphSource::File { path, format } => read_graph(path, *format, comm)?,
+            GraphSource::Bundled => {
+                read_graph_bytes(bundled::WIKI_VOTE_NAME, bundled::wiki_vote(), Format::Snap, comm)?
+            }
+        })
+    }
+}
+
+/// Everything rank 0 knows after a run.
+#[derive(Debug, Clone)]
+pub struct Collected<T> {
+    /// `(vertex id, value)` of every vertex, sorted by id.
+    pub values: Vec<(VertexId, T)>,
+    /// How the run ended.
+    pub summary: RunSummary,
+    /// Per-superstep figures of every rank: `metrics[rank]` is that rank's array of
+    /// `SuperstepMetrics` as JSON.
+    pub metrics: Vec<serde_json::Value>,
+    /// Vertices and edges of the whole graph.
+    pub num_vertices: u64,
+    /// Edges of the whole graph.
+    pub num_edges: u64,
+    /// Seconds reading the input.
+    pub read_seconds: f64,
+    /// Seconds building the distributed graph.
+    pub build_seconds: f64,
+    /// The edge cut's figures.
+    pub partition: QualityReport,
+}
+
+/// Runs an app on every rank of `backend`: read `source`, make edge data with
+/// `edge_data`, build the graph, run `app`, gather to rank 0. Returns rank 0's view.
+pub fn run_on_ranks<E, T, MakeEdges, App>(
+    backend: Backend,
+    source: &GraphSource,
+    progress: bool,
+    edge_data: MakeEdges,
+    app: App,
+) -> Result<Collected<T>>
+where
+    E: Wire + Send,
+    T: Wire + Send,
+    MakeEdges: Fn(&str, &EdgeList) -> Result<Vec<E>> + Sync,
+    App: Fn(&dyn Comm, &mut LocalGraph<E>) -> Result<AppRun<T>> + Sync,
+{
+    let per_rank = |comm: &dyn Comm| -> Result<Option<Collected<T>>> {
+        let log = progress && comm.rank() == 0;
+        let t_read = Instant::now();
+        let edges = source.read(comm)?;
+        let data = edge_data(&source.name(), &edges)?;
+        let read_seconds = t_read.elapsed().as_secs_f64();
+
+        let t_build = Instant::now();
+        let ownership = Hash.partition(comm, &edges.src, &edges.dst).map_err(|e| {
+            AppError::Config(e.to_string())
+        })?;
+        let input = EdgeInput {
+            src: edges.src,
+            dst: edges.dst,
+            data,
+            vertices: edges.vertices,
+        };
+        let mut graph = build_local_graph(comm, ownership.as_ref(), input)?;
+        let partition = quality(comm, graph.topology())?;
+        let build_seconds = t_build.elapsed().as_secs_f64();
+        let (num_vertices, num_edges) = (graph.num_global_vertices(), graph.num_global_edges());
+        if log {
+            tracing::info!(
+                "graph: {num_vertices} vertices, {num_edges} edges, read in {read_seconds:.3}s; \
+                 built on {} rank(s) in {build_seconds:.3}s (edge cut {:.1}%, replication {:.2})",
+                comm.size(),
+                100.0 * partition.edge_cut_fraction,
+                partition.replication_factor
+            );
+        }
+
+        let run = app(comm, &mut graph)?;
+        if log {
+            tracing::info!(
+                "done: {} superstep(s) in {:.3}s; stopped because {}",
+                run.summary.iterations,
+                run.summary.seconds,
+                run.summary.stopped_because
+            );
+        }
+        let values = comm.gather_to(0, &run.values)?;
+        let metrics_json = serde_json::to_vec(&run.metrics).expect("metrics serialise");
+        let metrics = comm.gather_to(0, &[metrics_json])?;
+        Ok(values.zip(metrics).map(|(mut values, metrics)| {
+            values.sort_unstable_by_key(|&(v, _)| v);
+            Collected {
+                values,
+                summary: run.summary,
+                metrics: metrics
+                    .iter()
+                    .map(|bytes| serde_json::from_slice(bytes).expect("metrics parse"))
+                    .collect(),
+                num_vertices,
+                num_edges,
+                read_seconds,
+                build_seconds,
+                partition,
+            }
+        }))
+    };
+    let results = launch(backend, per_rank)?;
+    Ok(results
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("rank 0 returns the collected results"))
+}
+
+/// Edge data for programs without edge data.
+pub fn no_edge_data(_name: &str, edges: &EdgeList) -> Result<Vec<()>> {
+    Ok(vec![(); edges.len()])
+}

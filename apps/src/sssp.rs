@@ -1,0 +1,184 @@
+//! Single-source shortest paths (Bellman-Ford style, push-based).
+//!
+//! The source starts at distance 0 and active. An active vertex offers `dist + w` to each
+//! out-neighbour whose distance is larger, as a message combined by `min`; a vertex takes
+//! the smallest offer. Runs until no distance improves. Weights come from the third column
+//! of the input; without weights every edge has length 1 (hop counts). Weights must be
+//! non-negative (checked at load time), so the fixed point equals Dijkstra's answer
+//! exactly, also in floating point: addition is monotone and both compute the minimum
+//! over the same left-to-right path sums.
+
+use gasket_engine::prelude::*;
+
+use crate::run::AppRun;
+
+/// Default iteration limit (the engine's).
+pub const MAX_ITERATIONS: usize = gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
+
+/// SSSP settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SsspConfig {
+    /// The source vertex (an id as in the input). Default: the smallest id in the graph.
+    #[arg(long)]
+    pub source: Option<VertexId>,
+    /// Stop after this many supersteps.
+    #[arg(long = "iterations", default_value_t = MAX_ITERATIONS)]
+    pub max_iterations: usize,
+}
+
+impl Default for SsspConfig {
+    fn default() -> Self {
+        SsspConfig {
+            source: None,
+            max_iterations: MAX_ITERATIONS,
+        }
+    }
+}
+
+/// The SSSP program (vertex data: the tentative distance, `f64::INFINITY` = unreached).
+#[derive(Debug, Clone, Copy)]
+pub struct Sssp {
+    /// The source vertex.
+    pub source: VertexId,
+}
+
+impl VertexProgram for Sssp {
+    type Vertex = f64;
+    type Edge = f64;
+    type Gather = ();
+    type Message = f64;
+
+    fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, f64>) -> f64 {
+        if v.id() == self.source {
+            ctx.signal_with(v.handle(), 0.0);
+        }
+        f64::INFINITY
+    }
+
+    fn apply(&self, v: &mut VertexMut<'_, f64>, _total: Option<()>, ctx: &mut Context<'_, f64>) {
+        if let Some(&offer) = ctx.message() {
+            let data = v.data_mut();
+            *data = data.min(offer);
+        }
+    }
+
+    fn scatter_edges(&self, _v: &VertexRef<'_, f64>) -> EdgeDir {
+        EdgeDir::Out
+    }
+
+    fn scatter(&self, v: &VertexRef<'_, f64>, weight: &mut f64, other: &Neighbor<'_, f64>, ctx: &mut Context<'_, f64>) {
+        let offer = *v.data() + *weight;
+        if offer < *other.data() {
+            ctx.signal_with(other.handle(), offer);
+        }
+    }
+
+    fn combine_messages(&self, acc: &mut f64, msg: f64) {
+        *acc = acc.min(msg);
+    }
+}
+
+/// Checks that every weight is usable for shortest paths.
+pub fn check_weights(name: &str, src: &[VertexId], dst: &[VertexId], weights: &[f64]) -> crate::Result<()> {
+    if let Some(i) = weights.iter().position(|w| !(*w >= 0.0)) {
+        return Err(crate::AppError::Config(format!(
+            "{name}: edge {} -> {} has weight {}; shortest paths need non-negative weights",
+            src[i], dst[i], weights[i]
+        )));
+    }
+    Ok(())
+}
+
+/// Runs SSSP from `source` on this rank's graph (collective); returns owned vertices'
+/// distances. Fails on every rank when no rank owns `source`.
+pub fn run(
+    config: &SsspConfig,
+    source: VertexId,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<f64>,
+    progress: bool,
+) -> crate::Result<AppRun<f64>> {
+    let present = comm.any(graph.owned_local_id(source).is_some())?;
+    if !present {
+        return Err(crate::AppError::Config(format!(
+            "--source {source} is not a vertex of the graph"
+        )));
+    }
+    let sync = SyncConfig {
+        max_iterations: config.max_iterations,
+        log_progress: progress,
+    };
+    let program = Sssp { source };
+    let mut engine = SyncEngine::new(&program, graph, comm, sync)?;
+    let summary = engine.run()?;
+    let mut values = Vec::with_capacity(engine.topology().num_owned());
+    engine.for_each_owned(|v| values.push((v.id(), *v.data())));
+    Ok(AppRun {
+        values,
+        summary,
+        metrics: engine.metrics().to_vec(),
+    })
+}
+
+/// The smallest vertex id of the graph (the default source). Collective.
+pub fn smallest_vertex(comm: &dyn Comm, topo: &gasket_engine::Topology) -> crate::Result<VertexId> {
+    let mut v = [topo.global_ids()[..topo.num_owned()].first().copied().unwrap_or(u64::MAX)];
+    comm.all_reduce_u64(&mut v, ReduceOp::Min)?;
+    Ok(v[0])
+}
+
+/// Serial reference: Dijkstra with a binary heap. Returns `(vertex, distance)` sorted by id.
+pub fn verify(
+    edges: &[(VertexId, VertexId, f64)],
+    vertices: &[VertexId],
+    source: VertexId,
+) -> Vec<(VertexId, f64)> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut ids: Vec<VertexId> = vertices
+        .iter()
+        .copied()
+        .chain(edges.iter().flat_map(|&(s, d, _)| [s, d]))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |v: VertexId| ids.binary_search(&v).expect("listed");
+    let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ids.len()];
+    for &(s, d, w) in edges {
+        adj[index(s)].push((index(d), w));
+    }
+    let mut dist = vec![f64::INFINITY; ids.len()];
+    let mut heap = BinaryHeap::new();
+    if let Ok(s) = ids.binary_search(&source) {
+        dist[s] = 0.0;
+        heap.push(Reverse((OrdF64(0.0), s)));
+    }
+    while let Some(Reverse((OrdF64(d), u))) = heap.pop() {
+        if d > dist[u] {
+            continue;
+        }
+        for &(v, w) in &adj[u] {
+            let nd = d + w;
+            if nd < dist[v] {
+                dist[v] = nd;
+                heap.push(Reverse((OrdF64(nd), v)));
+            }
+        }
+    }
+    ids.into_iter().zip(dist).collect()
+}
+
+/// A totally ordered non-NaN `f64` for the heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF64(f64);
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}

@@ -1,0 +1,109 @@
+//! Quality of an edge cut, measured on the built graphs (collective).
+//!
+//! - edge-cut fraction: edges whose endpoints have different owners / all edges;
+//! - vertex and edge balance: max over ranks / mean (1.0 is perfect);
+//! - replication factor: local vertices (owned + ghosts) / owned vertices, summed over
+//!   ranks; a superstep in which every vertex changes sends about
+//!   `ghosts x size_of(vertex data)` bytes in total.
+
+use gasket_engine::{Comm, EngineError, LocalId, ReduceOp, Topology};
+
+/// Figures describing an edge cut.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QualityReport {
+    /// Number of ranks.
+    pub ranks: usize,
+    /// Fraction of edges whose endpoints live on different ranks.
+    pub edge_cut_fraction: f64,
+    /// Largest owned-vertex count / mean.
+    pub vertex_balance: f64,
+    /// Largest local-edge count / mean.
+    pub edge_balance: f64,
+    /// (owned + ghost vertices) / owned vertices, over all ranks.
+    pub replication_factor: f64,
+    /// Ghost vertices over all ranks (= vertex payloads per all-active superstep).
+    pub ghosts: u64,
+}
+
+impl QualityReport {
+    /// Predicted ghost-update bytes of a superstep where every vertex changes.
+    pub fn bytes_per_superstep(&self, vertex_data_bytes: usize) -> u64 {
+        self.ghosts * vertex_data_bytes as u64
+    }
+}
+
+/// Measures the cut of the built graph. Collective.
+pub fn quality(comm: &dyn Comm, topo: &Topology) -> Result<QualityReport, EngineError> {
+    let owned = topo.num_owned() as u64;
+    let ghosts = topo.num_ghosts() as u64;
+    // Edges counted once, at the owner of the source.
+    let mut cut = 0u64;
+    for v in 0..topo.num_owned() as LocalId {
+        cut += topo
+            .out_csr()
+            .row(v)
+            .iter()
+            .filter(|&&d| !topo.is_owned(d))
+            .count() as u64;
+    }
+    // Edges stored here: every out-entry, plus in-entries whose source is a ghost.
+    let ghost_sourced = (0..topo.num_owned() as LocalId)
+        .map(|v| topo.in_csr().row(v).iter().filter(|&&s| !topo.is_owned(s)).count() as u64)
+        .sum::<u64>();
+    let local_edges = topo.out_csr().num_entries() as u64 + ghost_sourced;
+    let mut sums = [owned, ghosts, cut, local_edges];
+    comm.all_reduce_u64(&mut sums, ReduceOp::Sum)?;
+    let mut maxes = [owned, local_edges];
+    comm.all_reduce_u64(&mut maxes, ReduceOp::Max)?;
+    let ranks = comm.size();
+    let mean = |total: u64| total as f64 / ranks as f64;
+    let edges = topo.num_global_edges().max(1);
+    Ok(QualityReport {
+        ranks,
+        edge_cut_fraction: sums[2] as f64 / edges as f64,
+        vertex_balance: maxes[0] as f64 / mean(sums[0]).max(1e-300),
+        edge_balance: maxes[1] as f64 / mean(sums[3]).max(1e-300),
+        replication_factor: (sums[0] + sums[1]) as f64 / sums[0].max(1) as f64,
+        ghosts: sums[1],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gasket_engine::{EdgeInput, HashOwnership, ThreadComm, build_local_graph};
+
+    #[test]
+    fn one_rank_has_no_cut_and_two_ranks_report_consistent_figures() {
+        // A directed 4-cycle.
+        let input = || EdgeInput {
+            src: vec![0, 1, 2, 3],
+            dst: vec![1, 2, 3, 0],
+            data: vec![(); 4],
+            vertices: vec![],
+        };
+        for n in [1usize, 2, 4] {
+            let reports = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
+                let mine = if comm.rank() == 0 { input() } else { EdgeInput::default() };
+                let g = build_local_graph(&comm, &HashOwnership::new(n), mine)?;
+                let cut_here: u64 = (0..g.num_owned() as LocalId)
+                    .map(|v| g.out_csr().row(v).iter().filter(|&&d| !g.is_owned(d)).count() as u64)
+                    .sum();
+                Ok((quality(&comm, g.topology())?, cut_here))
+            })
+            .unwrap();
+            let cut: u64 = reports.iter().map(|(_, c)| c).sum();
+            let r = reports[0].0;
+            assert!(reports.iter().all(|(q, _)| *q == r), "same report on every rank");
+            assert_eq!(r.edge_cut_fraction, cut as f64 / 4.0);
+            if n == 1 {
+                assert_eq!(r.replication_factor, 1.0);
+                assert_eq!(r.ghosts, 0);
+                assert_eq!(r.vertex_balance, 1.0);
+            } else {
+                assert!(r.replication_factor >= 1.0);
+                assert_eq!(r.bytes_per_superstep(8), r.ghosts * 8);
+            }
+        }
+    }
+}
