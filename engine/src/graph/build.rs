@@ -19,7 +19,7 @@ use crate::ownership::{Ownership, mix64};
 use crate::wire::{Wire, decode_all, encode_all};
 
 /// This rank's share of the input: edges (struct of arrays) and declared vertices.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EdgeInput<E> {
     /// Edge sources.
     pub src: Vec<VertexId>,
@@ -29,6 +29,17 @@ pub struct EdgeInput<E> {
     pub data: Vec<E>,
     /// Vertices that exist even without edges (may repeat edge endpoints).
     pub vertices: Vec<VertexId>,
+}
+
+impl<E> Default for EdgeInput<E> {
+    fn default() -> Self {
+        EdgeInput {
+            src: Vec::new(),
+            dst: Vec::new(),
+            data: Vec::new(),
+            vertices: Vec::new(),
+        }
+    }
 }
 
 impl<E> EdgeInput<E> {

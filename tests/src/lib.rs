@@ -1,0 +1,125 @@
+//! Shared helpers of gasket's integration tests: where the real data sets are, a helper
+//! that runs a body on 1, 2 and 4 thread ranks, the path of the `gasket` binary, and
+//! serial loading for the verifiers.
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gasket_datasets::{EdgeList, Format, read_graph};
+use gasket_engine::SingleComm;
+
+/// The rank counts every multi-rank test runs on.
+pub const RANK_COUNTS: [usize; 3] = [1, 2, 4];
+
+/// Runs `body(ranks)` for 1, 2 and 4 ranks, naming the rank count in a failure.
+pub fn on_ranks(mut body: impl FnMut(usize)) {
+    for ranks in RANK_COUNTS {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(ranks)));
+        if let Err(panic) = outcome {
+            eprintln!("failed with {ranks} rank(s)");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// A file of the shared real data sets (`../shared/datasets` next to the checkout, or the
+/// directory named by `GASKET_DATASETS`). Panics with a clear message when absent.
+pub fn shared_dataset(name: &str) -> PathBuf {
+    let dir = std::env::var_os("GASKET_DATASETS").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets")
+    });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "data set {} is missing: put the shared data sets in {} or set GASKET_DATASETS",
+        path.display(),
+        dir.display()
+    );
+    path
+}
+
+/// Reads a whole graph on one rank (for the serial verifiers).
+pub fn read_whole(path: &Path, format: Format) -> EdgeList {
+    read_graph(path, format, &SingleComm).expect("reading the test graph")
+}
+
+/// The `gasket` binary of this build profile, built on demand.
+pub fn gasket_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps layout");
+    let bin = profile_dir.join(format!("gasket{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "gasket-apps", "--bin", "gasket"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for the gasket binary");
+        assert!(status.success(), "building the gasket binary failed");
+    }
+    bin
+}
+
+/// Runs `gasket` with `args` (progress silenced) and returns its output.
+pub fn gasket(args: &[&str]) -> Output {
+    Command::new(gasket_bin())
+        .args(args)
+        .env("GASKET_LOG", "warn")
+        .output()
+        .expect("running gasket")
+}
+
+/// A small graph held in memory: edges with data and declared vertices.
+#[derive(Debug, Clone)]
+pub struct MemGraph<E> {
+    /// `(source, target, data)`.
+    pub edges: Vec<(u64, u64, E)>,
+    /// Vertices that exist even without edges.
+    pub vertices: Vec<u64>,
+}
+
+/// Runs `app` on `ranks` thread ranks over `graph` (edges dealt round-robin to the ranks,
+/// as if each rank had read its part of a file) and returns every owned vertex's value,
+/// sorted by id.
+pub fn run_in_memory<E, T>(
+    ranks: usize,
+    graph: &MemGraph<E>,
+    app: impl Fn(
+        &dyn gasket_engine::Comm,
+        &mut gasket_engine::LocalGraph<E>,
+    ) -> Result<Vec<(u64, T)>, gasket_apps::AppError>
+    + Sync,
+) -> Vec<(u64, T)>
+where
+    E: gasket_engine::Wire + Clone + Send + Sync,
+    T: Send,
+{
+    use gasket_engine::{EdgeInput, HashOwnership, build_local_graph};
+    let per_rank = gasket_engine::ThreadComm::run(ranks, |comm| {
+        let mut input = EdgeInput::default();
+        for (i, (s, d, e)) in graph.edges.iter().enumerate() {
+            if i % ranks == gasket_engine::Comm::rank(&comm) {
+                input.src.push(*s);
+                input.dst.push(*d);
+                input.data.push(e.clone());
+            }
+        }
+        input.vertices = graph
+            .vertices
+            .iter()
+            .copied()
+            .filter(|v| (*v as usize) % ranks == gasket_engine::Comm::rank(&comm))
+            .collect();
+        let mut g = build_local_graph(&comm, &HashOwnership::new(ranks), input)?;
+        app(&comm, &mut g)
+    })
+    .expect("run on thread ranks");
+    let mut all: Vec<(u64, T)> = per_rank.into_iter().flatten().collect();
+    all.sort_unstable_by_key(|&(v, _)| v);
+    all
+}
