@@ -83,6 +83,13 @@ impl PageRankConfig {
     }
 }
 
+/// A degree as `f64`. Degrees are far below 2^63, so the signed conversion (one
+/// instruction on x86-64, unlike the unsigned one) is exact.
+#[inline(always)]
+fn degree_f64(degree: usize) -> f64 {
+    degree as i64 as f64
+}
+
 /// The PageRank vertex program (vertex data: the scaled rank, see the module docs).
 #[derive(Debug, Clone)]
 pub struct PageRank {
@@ -100,7 +107,7 @@ impl PageRank {
         if out_degree == 0 {
             scaled
         } else {
-            scaled * out_degree as f64
+            scaled * degree_f64(out_degree)
         }
     }
     #[inline]
@@ -108,7 +115,7 @@ impl PageRank {
         if out_degree == 0 {
             pr
         } else {
-            pr / out_degree as f64
+            pr / degree_f64(out_degree)
         }
     }
 }
@@ -147,15 +154,14 @@ impl VertexProgram for PageRank {
 
     #[inline]
     fn apply(&self, v: &mut VertexMut<'_, f64>, total: Option<f64>, ctx: &mut Context<'_, ()>) {
-        let n = ctx.num_vertices() as f64;
         let d = self.config.damping;
-        let dangling = match self.config.dangling {
-            Dangling::Redistribute => ctx.aggregated(AGG_DANGLING) / n,
-            Dangling::Ignore => 0.0,
+        let spread = match self.config.dangling {
+            Dangling::Redistribute => (1.0 - d) + d * ctx.aggregated(AGG_DANGLING),
+            Dangling::Ignore => 1.0 - d,
         };
         let out_degree = v.out_degree();
         let old = Self::rank_of(*v.data(), out_degree);
-        let pr = (1.0 - d) / n + d * (total.unwrap_or(0.0) + dangling);
+        let pr = spread * ctx.inverse_num_vertices() + d * total.unwrap_or(0.0);
         ctx.aggregate(AGG_L1, (pr - old).abs());
         if out_degree == 0 {
             ctx.aggregate(AGG_DANGLING, pr);

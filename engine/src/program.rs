@@ -282,6 +282,7 @@ pub struct Context<'a, M> {
     pub(crate) rank: Rank,
     pub(crate) num_ranks: usize,
     pub(crate) num_vertices: u64,
+    pub(crate) inverse_num_vertices: f64,
     pub(crate) aggregates: &'a [f64],
     pub(crate) ops: &'a [ReduceOp],
     pub(crate) partial: Vec<f64>,
@@ -336,6 +337,7 @@ impl<'a, M> Context<'a, M> {
             rank: f.rank,
             num_ranks: f.num_ranks,
             num_vertices: f.num_vertices,
+            inverse_num_vertices: 1.0 / f.num_vertices as f64,
             aggregates: f.aggregates,
             ops: f.ops,
             partial: f.ops.iter().map(|&op| identity(op)).collect(),
@@ -360,6 +362,11 @@ impl<'a, M> Context<'a, M> {
     /// Vertices in the whole graph.
     pub fn num_vertices(&self) -> u64 {
         self.num_vertices
+    }
+    /// `1 / num_vertices()`, computed once per task: programs that spread mass over all
+    /// vertices (PageRank) need it for every vertex.
+    pub fn inverse_num_vertices(&self) -> f64 {
+        self.inverse_num_vertices
     }
     /// Activates `v` in the next superstep (it may live on another rank).
     pub fn signal(&mut self, v: VertexHandle)

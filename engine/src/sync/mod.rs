@@ -133,7 +133,7 @@ pub struct SyncEngine<'a, P: VertexProgram> {
     config: SyncConfig,
     ops: Vec<ReduceOp>,
     data: Vec<P::Vertex>,
-    gathers: Vec<Option<P::Gather>>,
+    spare: Vec<P::Vertex>,
     inbox: Vec<Option<P::Message>>,
     frontier: Frontier,
     sink: SignalSink<P::Message>,
@@ -183,16 +183,18 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             data.extend(vals);
             outs.push(out);
         }
-        let ghosts = exchange_ghosts::<P>(comm, topo, &data, None)?.1;
+        let mut ghosts: Vec<Option<P::Vertex>> = (0..n_ghosts).map(|_| None).collect();
+        exchange_ghosts::<P>(comm, topo, &data, None, |g, value| ghosts[g] = Some(value))?;
         data.extend(ghosts.into_iter().map(|g| g.expect("every ghost has exactly one owner")));
 
+        let spare = data.clone();
         let mut engine = SyncEngine {
             program,
             comm,
             config,
             ops,
             data,
-            gathers: (0..n_owned).map(|_| None).collect(),
+            spare,
             inbox: (0..n_owned).map(|_| None).collect(),
             frontier: Frontier::all(n_owned),
             sink: SignalSink::new(n_owned, n_ghosts),
@@ -244,26 +246,36 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let LocalGraph { topo, edge_data } = &mut *self.graph;
         let topo: &Topology = topo;
 
-        gather_phase(program, topo, edge_data, &self.data, &self.frontier, &mut self.gathers);
-        let mut outs = apply_phase(
+        let mut outs = gather_apply_phase(
             program,
-            topo,
-            &mut self.data[..n_owned],
-            &mut self.gathers,
+            &EdgeView { topo, edge_data },
+            &self.data,
+            &mut self.spare[..n_owned],
             &mut self.inbox,
             &self.frontier,
             facts,
         );
+        // Install the new values: swap whole buffers when every vertex changed (ghosts are
+        // all rewritten by the ghost update), else swap the active vertices one by one.
+        if self.frontier.kind() == FrontierKind::All {
+            std::mem::swap(&mut self.data, &mut self.spare);
+        } else {
+            let (data, spare) = (&mut self.data, &mut self.spare);
+            self.frontier.for_each_in(0, n_owned, |v| {
+                std::mem::swap(&mut data[v as usize], &mut spare[v as usize]);
+            });
+        }
         let mut compute = t_compute.elapsed().as_secs_f64();
 
         let t_comm = Instant::now();
-        let (ghost_updates, ghosts) =
-            exchange_ghosts::<P>(self.comm, topo, &self.data, Some(&self.frontier))?;
-        for (g, value) in ghosts.into_iter().enumerate() {
-            if let Some(value) = value {
-                self.data[n_owned + g] = value;
-            }
-        }
+        let (owned, ghosts) = self.data.split_at_mut(n_owned);
+        let ghost_updates = exchange_ghosts::<P>(
+            self.comm,
+            topo,
+            owned,
+            Some(&self.frontier),
+            |g, value| ghosts[g] = value,
+        )?;
         let mut comm_secs = t_comm.elapsed().as_secs_f64();
 
         let t_scatter = Instant::now();
@@ -524,24 +536,6 @@ fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
     c * CHUNK..((c + 1) * CHUNK).min(n_owned)
 }
 
-fn gather_phase<P: VertexProgram>(
-    program: &P,
-    topo: &Topology,
-    edge_data: &[P::Edge],
-    data: &[P::Vertex],
-    frontier: &Frontier,
-    gathers: &mut [Option<P::Gather>],
-) {
-    let graph = EdgeView { topo, edge_data };
-    gathers.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
-        let lo = c * CHUNK;
-        frontier.for_each_in(lo, lo + out.len(), |v| {
-            let vref = VertexRef::new(v, topo, &data[v as usize]);
-            out[v as usize - lo] = gather_one(program, &graph, data, &vref);
-        });
-    });
-}
-
 /// Borrowed topology + edge data (the gather phase's read-only view).
 struct EdgeView<'g, E> {
     topo: &'g Topology,
@@ -617,32 +611,42 @@ fn fold_row<P: VertexProgram>(
     *acc = Some(total);
 }
 
-fn apply_phase<'f, P: VertexProgram>(
+/// Gather and apply, fused per vertex: gather reads `data` (last superstep's values, never
+/// written in this phase), apply writes the vertex's new value into `next` (disjoint
+/// chunks), starting from a copy of its old value.
+fn gather_apply_phase<'f, P: VertexProgram>(
     program: &P,
-    topo: &Topology,
-    owned: &mut [P::Vertex],
-    gathers: &mut [Option<P::Gather>],
+    graph: &EdgeView<'_, P::Edge>,
+    data: &[P::Vertex],
+    next: &mut [P::Vertex],
     inbox: &mut [Option<P::Message>],
     frontier: &Frontier,
     facts: ContextFacts<'f>,
 ) -> Vec<ChunkOut<P::Message>> {
-    owned
-        .par_chunks_mut(CHUNK)
-        .zip(gathers.par_chunks_mut(CHUNK))
+    let topo = graph.topo;
+    // Under `Activation::All` nothing is ever signalled, so there are no messages to take.
+    let has_messages = program.activation() == Activation::Signalled;
+    next.par_chunks_mut(CHUNK)
         .zip(inbox.par_chunks_mut(CHUNK))
         .enumerate()
-        .map(|(c, ((data, totals), msgs))| {
+        .map(|(c, (next, msgs))| {
             let lo = c * CHUNK;
             let mut ctx = Context::new(facts);
-            frontier.for_each_in(lo, lo + data.len(), |v| {
+            frontier.for_each_in(lo, lo + next.len(), |v| {
                 let i = v as usize - lo;
-                ctx.message = msgs[i].take();
+                let old = &data[v as usize];
+                let total = gather_one(program, graph, data, &VertexRef::new(v, topo, old));
+                let slot = &mut next[i];
+                slot.clone_from(old);
+                if has_messages {
+                    ctx.message = msgs[i].take();
+                }
                 let mut vm = VertexMut {
                     local: v,
                     topo,
-                    data: &mut data[i],
+                    data: slot,
                 };
-                program.apply(&mut vm, totals[i].take(), &mut ctx);
+                program.apply(&mut vm, total, &mut ctx);
             });
             ctx.message = None;
             ChunkOut::new(ctx, Vec::new())
@@ -650,21 +654,20 @@ fn apply_phase<'f, P: VertexProgram>(
         .collect()
 }
 
-/// Sends the data of owned vertices to their ghost copies. With `frontier`, only active
-/// vertices are sent, behind a bitmask over the mirror plan (omitted when all are active);
-/// without it (at start-up), everything. Returns (updates sent, new ghost values by ghost
-/// index).
-#[allow(clippy::type_complexity)]
+/// Sends the data of owned vertices to their ghost copies and hands each received value
+/// to `place(ghost index, value)`. With `frontier`, only active vertices are sent, behind a
+/// bitmask over the mirror plan (omitted when all are active); without it (at start-up),
+/// everything. Returns the number of updates sent.
 fn exchange_ghosts<P: VertexProgram>(
     comm: &dyn Comm,
     topo: &Topology,
-    data: &[P::Vertex],
+    owned: &[P::Vertex],
     frontier: Option<&Frontier>,
-) -> Result<(u64, Vec<Option<P::Vertex>>)> {
+    mut place: impl FnMut(usize, P::Vertex),
+) -> Result<u64> {
     let n_ranks = comm.size();
-    let n_owned = topo.num_owned();
     if n_ranks == 1 {
-        return Ok((0, Vec::new()));
+        return Ok(0);
     }
     let everything = frontier.is_none_or(|f| f.kind() == FrontierKind::All);
     let encoded: Vec<(Vec<u8>, u64)> = (0..n_ranks)
@@ -672,38 +675,35 @@ fn exchange_ghosts<P: VertexProgram>(
         .map(|peer| {
             let plan = topo.mirrors(peer);
             let mut buf = Vec::new();
-            let mut sent = 0u64;
             if peer == topo.rank() || plan.is_empty() {
                 return (buf, 0);
             }
             if everything {
-                buf.reserve(plan.len() * std::mem::size_of::<P::Vertex>());
+                buf.reserve(std::mem::size_of_val(plan) * 2);
                 for &v in plan {
-                    data[v as usize].encode(&mut buf);
+                    owned[v as usize].encode(&mut buf);
                 }
-                sent = plan.len() as u64;
-            } else {
-                let f = frontier.expect("not everything");
-                let mut mask = vec![0u8; plan.len().div_ceil(8)];
-                for (i, &v) in plan.iter().enumerate() {
-                    if f.contains(v) {
-                        mask[i / 8] |= 1 << (i % 8);
-                    }
-                }
-                buf.extend_from_slice(&mask);
-                for &v in plan {
-                    if f.contains(v) {
-                        data[v as usize].encode(&mut buf);
-                        sent += 1;
-                    }
+                return (buf, plan.len() as u64);
+            }
+            let f = frontier.expect("a frontier unless everything is sent");
+            let mut mask = vec![0u8; plan.len().div_ceil(8)];
+            let mut payload = Vec::new();
+            let mut sent = 0u64;
+            for (i, &v) in plan.iter().enumerate() {
+                if f.contains(v) {
+                    mask[i / 8] |= 1 << (i % 8);
+                    owned[v as usize].encode(&mut payload);
+                    sent += 1;
                 }
             }
+            buf.extend_from_slice(&mask);
+            buf.extend_from_slice(&payload);
             (buf, sent)
         })
         .collect();
     let sent = encoded.iter().map(|(_, s)| s).sum();
     let recv = comm.all_to_all_v(encoded.into_iter().map(|(b, _)| b).collect())?;
-    let mut ghosts: Vec<Option<P::Vertex>> = (0..topo.num_ghosts()).map(|_| None).collect();
+    let n_owned = topo.num_owned();
     for (peer, buf) in recv.iter().enumerate() {
         let list = topo.ghosts_owned_by(peer);
         if peer == topo.rank() || list.is_empty() {
@@ -712,23 +712,25 @@ fn exchange_ghosts<P: VertexProgram>(
         let mut input = buf.as_slice();
         if everything {
             for &g in list {
-                ghosts[g as usize - n_owned] = Some(P::Vertex::decode(&mut input));
+                place(g as usize - n_owned, P::Vertex::decode(&mut input));
             }
         } else {
             let (mask, mut payload) = input.split_at(list.len().div_ceil(8));
             for (i, &g) in list.iter().enumerate() {
                 if mask[i / 8] >> (i % 8) & 1 != 0 {
-                    ghosts[g as usize - n_owned] = Some(P::Vertex::decode(&mut payload));
+                    place(g as usize - n_owned, P::Vertex::decode(&mut payload));
                 }
             }
             input = payload;
         }
         assert!(input.is_empty(), "ghost update from rank {peer} has trailing bytes");
     }
-    Ok((sent, ghosts))
+    Ok(sent)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Scatter over out-edges, then in-edges. Pass 1 also evaluates `scatter_edges` once per
+/// active vertex and lists the vertices that want their in-edges for pass 2, so a program
+/// without scatter costs one call per active vertex.
 fn scatter_phase<'f, P: VertexProgram>(
     program: &P,
     topo: &Topology,
@@ -756,7 +758,7 @@ fn scatter_phase<'f, P: VertexProgram>(
             rest = tail;
         }
     }
-    let mut outs: Vec<ChunkOut<P::Message>> = slices
+    let pass1: Vec<(ChunkOut<P::Message>, Vec<LocalId>)> = slices
         .into_par_iter()
         .enumerate()
         .map(|(c, slice)| {
@@ -764,9 +766,14 @@ fn scatter_phase<'f, P: VertexProgram>(
             let base = out_offsets[r.start];
             let mut ctx = Context::new(facts);
             let mut dirty = Vec::new();
+            let mut wants_in = Vec::new();
             frontier.for_each_in(r.start, r.end, |v| {
                 let vref = VertexRef::new(v, topo, &data[v as usize]);
-                if !program.scatter_edges(&vref).has_out() {
+                let dir = program.scatter_edges(&vref);
+                if dir.has_in() {
+                    wants_in.push(v);
+                }
+                if !dir.has_out() {
                     return;
                 }
                 for k in topo.out_csr.range(v) {
@@ -781,23 +788,23 @@ fn scatter_phase<'f, P: VertexProgram>(
                     scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, k)));
                 }
             });
-            ChunkOut::new(ctx, dirty)
+            (ChunkOut::new(ctx, dirty), wants_in)
         })
         .collect();
+    let (mut outs, wants_in): (Vec<_>, Vec<_>) = pass1.into_iter().unzip();
+    if wants_in.iter().all(Vec::is_empty) {
+        return outs;
+    }
 
     // Pass 2: in-edges. Edge ids are scattered, but each occurs in exactly one in-entry.
     let slots = EdgeSlots::new(edge_data);
-    let in_outs: Vec<ChunkOut<P::Message>> = (0..n_chunks)
+    let in_outs: Vec<ChunkOut<P::Message>> = wants_in
         .into_par_iter()
-        .map(|c| {
-            let r = chunk_range(c, n_owned);
+        .map(|vertices| {
             let mut ctx = Context::new(facts);
             let mut dirty = Vec::new();
-            frontier.for_each_in(r.start, r.end, |v| {
+            for v in vertices {
                 let vref = VertexRef::new(v, topo, &data[v as usize]);
-                if !program.scatter_edges(&vref).has_in() {
-                    return;
-                }
                 for k in topo.in_csr.range(v) {
                     let s = topo.in_csr.neighbors[k];
                     let other = Neighbor {
@@ -811,7 +818,7 @@ fn scatter_phase<'f, P: VertexProgram>(
                     } else {
                         // SAFETY: edge `id` is the data of in-entry `k`, and every edge id
                         // occurs in exactly one in-entry (an edge has one target, and only
-                        // owned targets have rows). Chunks cover disjoint vertex ranges, so
+                        // owned targets have rows). Each vertex is in one chunk's list, so
                         // no other task obtains `id`; within this task the reference ends
                         // with this loop iteration. Pass 1 finished before this pass began,
                         // and `edge_data` is not touched otherwise until `slots` is dropped.
@@ -820,7 +827,7 @@ fn scatter_phase<'f, P: VertexProgram>(
                     let cut = track_cut_edges && !topo.is_owned(s);
                     scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, id)));
                 }
-            });
+            }
             ChunkOut::new(ctx, dirty)
         })
         .collect();
