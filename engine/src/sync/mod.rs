@@ -590,6 +590,11 @@ fn gather_one<P: VertexProgram>(
 }
 
 /// Folds one gather value per neighbour into `acc`, without a branch per edge.
+///
+/// `combine` is commutative and associative by contract, so the row is folded into two
+/// interleaved accumulators (even and odd positions) that are combined at the end: two
+/// independent dependency chains let the CPU overlap neighbour loads that one chain would
+/// serialise (a pull loop is bound by load latency, not bandwidth).
 #[inline(always)]
 fn fold_row<P: VertexProgram>(
     program: &P,
@@ -597,18 +602,31 @@ fn fold_row<P: VertexProgram>(
     row: &[LocalId],
     mut gather: impl FnMut(usize, LocalId) -> P::Gather,
 ) {
-    let mut rest = row.iter().copied().enumerate();
-    let mut total = match acc.take() {
-        Some(a) => a,
-        None => match rest.next() {
-            Some((i, u)) => gather(i, u),
-            None => return,
-        },
+    let even = match row {
+        [] => return,
+        [u] => gather(0, *u),
+        [u0, u1, body @ ..] => {
+            let mut even = gather(0, *u0);
+            let mut odd = gather(1, *u1);
+            let mut pairs = body.chunks_exact(2);
+            let mut i = 2;
+            for pair in &mut pairs {
+                program.combine(&mut even, gather(i, pair[0]));
+                program.combine(&mut odd, gather(i + 1, pair[1]));
+                i += 2;
+            }
+            if let [u] = pairs.remainder() {
+                program.combine(&mut even, gather(i, *u));
+            }
+            program.combine(&mut even, odd);
+            even
+        }
     };
-    for (i, u) in rest {
-        program.combine(&mut total, gather(i, u));
+    match acc {
+        Some(total) => program.combine(total, even),
+        None => *acc = Some(even),
     }
-    *acc = Some(total);
+
 }
 
 /// Gather and apply, fused per vertex: gather reads `data` (last superstep's values, never
