@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gasket_datasets::Format;
-use gasket_datasets::generate::{DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list};
+use gasket_datasets::generate::{
+    DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list,
+};
 use gasket_engine::{Backend, VertexId};
 
 use crate::components::{self, ComponentsConfig};
@@ -161,9 +163,13 @@ pub fn execute(cli: &Cli) -> Result<()> {
         Command::Pagerank { common, config } => {
             config.validate()?;
             let source = prepare(common)?;
-            let out = run_on_ranks(backend(common), &source, progress, no_edge_data, |comm, g| {
-                pagerank::run(config, comm, g, progress)
-            })?;
+            let out = run_on_ranks(
+                backend(common),
+                &source,
+                progress,
+                no_edge_data,
+                |comm, g| pagerank::run(config, comm, g, progress),
+            )?;
             let mut top: Vec<&(VertexId, f64)> = out.values.iter().collect();
             top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             println!("{}", headline("pagerank", &source, common, &out));
@@ -175,9 +181,13 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Cc { common, config } => {
             let source = prepare(common)?;
-            let out = run_on_ranks(backend(common), &source, progress, no_edge_data, |comm, g| {
-                components::run(config, comm, g, progress)
-            })?;
+            let out = run_on_ranks(
+                backend(common),
+                &source,
+                progress,
+                no_edge_data,
+                |comm, g| components::run(config, comm, g, progress),
+            )?;
             let mut sizes = std::collections::HashMap::<VertexId, u64>::new();
             for &(_, label) in &out.values {
                 *sizes.entry(label).or_default() += 1;
@@ -199,7 +209,10 @@ pub fn execute(cli: &Cli) -> Result<()> {
                 &source,
                 progress,
                 |name, edges| {
-                    let w = edges.weight.clone().unwrap_or_else(|| vec![1.0; edges.len()]);
+                    let w = edges
+                        .weight
+                        .clone()
+                        .unwrap_or_else(|| vec![1.0; edges.len()]);
                     sssp::check_weights(name, &edges.src, &edges.dst, &w)?;
                     Ok(w)
                 },
@@ -211,7 +224,8 @@ pub fn execute(cli: &Cli) -> Result<()> {
                     sssp::run(config, from, comm, g, progress)
                 },
             )?;
-            let reached: Vec<&(VertexId, f64)> = out.values.iter().filter(|(_, d)| d.is_finite()).collect();
+            let reached: Vec<&(VertexId, f64)> =
+                out.values.iter().filter(|(_, d)| d.is_finite()).collect();
             let mut far = reached.clone();
             far.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             println!("{}", headline("sssp", &source, common, &out));
@@ -295,7 +309,11 @@ fn finish<T: std::fmt::Display>(
     out: &Collected<T>,
 ) -> Result<()> {
     if let Some(path) = &common.output {
-        write_values(path, &format!("gasket {app} on {}", source.name()), &out.values)?;
+        write_values(
+            path,
+            &format!("gasket {app} on {}", source.name()),
+            &out.values,
+        )?;
         tracing::info!("wrote {} values to {}", out.values.len(), path.display());
     }
     if let Some(path) = &common.metrics {
@@ -327,4 +345,3 @@ fn finish<T: std::fmt::Display>(
     }
     Ok(())
 }
-

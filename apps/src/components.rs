@@ -48,7 +48,12 @@ impl VertexProgram for Components {
         v.id()
     }
 
-    fn apply(&self, v: &mut VertexMut<'_, VertexId>, _total: Option<()>, ctx: &mut Context<'_, VertexId>) {
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, VertexId>,
+        _total: Option<()>,
+        ctx: &mut Context<'_, VertexId>,
+    ) {
         if let Some(&label) = ctx.message() {
             let data = v.data_mut();
             *data = (*data).min(label);

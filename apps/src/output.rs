@@ -66,9 +66,16 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("disk full"));
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no partial file left");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "no partial file left"
+        );
         write_values(&path, "test", &[(1u64, 0.5f64), (2, f64::INFINITY)]).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# test\n1\t0.5\n2\tinf\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# test\n1\t0.5\n2\tinf\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

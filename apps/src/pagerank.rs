@@ -73,7 +73,7 @@ impl PageRankConfig {
                 self.damping
             )));
         }
-        if !(self.tol >= 0.0) {
+        if self.tol.is_nan() || self.tol < 0.0 {
             return Err(crate::AppError::Config(format!(
                 "--tol must be a non-negative number, got {}",
                 self.tol
@@ -240,7 +240,10 @@ pub fn verify(
         };
         let next: Vec<f64> = (0..n)
             .map(|v| {
-                let incoming: f64 = in_lists[v].iter().map(|&u| pr[u] / out_degree[u] as f64).sum();
+                let incoming: f64 = in_lists[v]
+                    .iter()
+                    .map(|&u| pr[u] / out_degree[u] as f64)
+                    .sum();
                 (1.0 - d) / nf + d * (incoming + dangling / nf)
             })
             .collect();

@@ -63,9 +63,12 @@ impl GraphSource {
     pub fn read(&self, comm: &dyn Comm) -> Result<EdgeList> {
         Ok(match self {
             GraphSource::File { path, format } => read_graph(path, *format, comm)?,
-            GraphSource::Bundled => {
-                read_graph_bytes(bundled::WIKI_VOTE_NAME, bundled::wiki_vote(), Format::Snap, comm)?
-            }
+            GraphSource::Bundled => read_graph_bytes(
+                bundled::WIKI_VOTE_NAME,
+                bundled::wiki_vote(),
+                Format::Snap,
+                comm,
+            )?,
         })
     }
 }
@@ -115,9 +118,9 @@ where
         let read_seconds = t_read.elapsed().as_secs_f64();
 
         let t_build = Instant::now();
-        let ownership = Hash.partition(comm, &edges.src, &edges.dst).map_err(|e| {
-            AppError::Config(e.to_string())
-        })?;
+        let ownership = Hash
+            .partition(comm, &edges.src, &edges.dst)
+            .map_err(|e| AppError::Config(e.to_string()))?;
         let input = EdgeInput {
             src: edges.src,
             dst: edges.dst,

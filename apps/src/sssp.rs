@@ -66,7 +66,13 @@ impl VertexProgram for Sssp {
         EdgeDir::Out
     }
 
-    fn scatter(&self, v: &VertexRef<'_, f64>, weight: &mut f64, other: &Neighbor<'_, f64>, ctx: &mut Context<'_, f64>) {
+    fn scatter(
+        &self,
+        v: &VertexRef<'_, f64>,
+        weight: &mut f64,
+        other: &Neighbor<'_, f64>,
+        ctx: &mut Context<'_, f64>,
+    ) {
         let offer = *v.data() + *weight;
         if offer < *other.data() {
             ctx.signal_with(other.handle(), offer);
@@ -79,8 +85,13 @@ impl VertexProgram for Sssp {
 }
 
 /// Checks that every weight is usable for shortest paths.
-pub fn check_weights(name: &str, src: &[VertexId], dst: &[VertexId], weights: &[f64]) -> crate::Result<()> {
-    if let Some(i) = weights.iter().position(|w| !(*w >= 0.0)) {
+pub fn check_weights(
+    name: &str,
+    src: &[VertexId],
+    dst: &[VertexId],
+    weights: &[f64],
+) -> crate::Result<()> {
+    if let Some(i) = weights.iter().position(|w| w.is_nan() || *w < 0.0) {
         return Err(crate::AppError::Config(format!(
             "{name}: edge {} -> {} has weight {}; shortest paths need non-negative weights",
             src[i], dst[i], weights[i]
@@ -122,7 +133,10 @@ pub fn run(
 
 /// The smallest vertex id of the graph (the default source). Collective.
 pub fn smallest_vertex(comm: &dyn Comm, topo: &gasket_engine::Topology) -> crate::Result<VertexId> {
-    let mut v = [topo.global_ids()[..topo.num_owned()].first().copied().unwrap_or(u64::MAX)];
+    let mut v = [topo.global_ids()[..topo.num_owned()]
+        .first()
+        .copied()
+        .unwrap_or(u64::MAX)];
     comm.all_reduce_u64(&mut v, ReduceOp::Min)?;
     Ok(v[0])
 }

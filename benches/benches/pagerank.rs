@@ -16,7 +16,10 @@ fn pagerank_iteration(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("pagerank_iteration_kron{SCALE}"));
     group.sample_size(40);
     for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         group.bench_function(BenchmarkId::new("hand_written", threads), |b| {
             pool.install(|| {
                 b.iter(|| {

@@ -32,7 +32,10 @@ pub fn endless_pagerank() -> PageRank {
 }
 
 /// The engine running `program` on `graph` as one rank, ready for `step()`.
-pub fn pagerank_engine<'a>(graph: &'a mut LocalGraph<()>, program: &'a PageRank) -> SyncEngine<'a, PageRank> {
+pub fn pagerank_engine<'a>(
+    graph: &'a mut LocalGraph<()>,
+    program: &'a PageRank,
+) -> SyncEngine<'a, PageRank> {
     let config = SyncConfig {
         max_iterations: usize::MAX,
         log_progress: false,
@@ -55,7 +58,9 @@ impl PullBaseline {
     /// Copies the in-CSR and out-degrees of `graph`.
     pub fn new(graph: &LocalGraph<()>) -> Self {
         let n = graph.num_owned();
-        let out_degree: Vec<u32> = (0..n as LocalId).map(|v| graph.out_csr().degree(v) as u32).collect();
+        let out_degree: Vec<u32> = (0..n as LocalId)
+            .map(|v| graph.out_csr().degree(v) as u32)
+            .collect();
         let init = 1.0 / n as f64;
         let contrib = out_degree
             .iter()

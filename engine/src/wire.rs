@@ -136,7 +136,7 @@ wire_tuple!(A, B, C, D);
 
 /// Encodes a slice of values back to back (no length prefix).
 pub fn encode_all<T: Wire>(items: &[T]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.len() * std::mem::size_of::<T>());
+    let mut out = Vec::with_capacity(std::mem::size_of_val(items));
     for item in items {
         item.encode(&mut out);
     }

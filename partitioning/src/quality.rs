@@ -48,7 +48,13 @@ pub fn quality(comm: &dyn Comm, topo: &Topology) -> Result<QualityReport, Engine
     }
     // Edges stored here: every out-entry, plus in-entries whose source is a ghost.
     let ghost_sourced = (0..topo.num_owned() as LocalId)
-        .map(|v| topo.in_csr().row(v).iter().filter(|&&s| !topo.is_owned(s)).count() as u64)
+        .map(|v| {
+            topo.in_csr()
+                .row(v)
+                .iter()
+                .filter(|&&s| !topo.is_owned(s))
+                .count() as u64
+        })
         .sum::<u64>();
     let local_edges = topo.out_csr().num_entries() as u64 + ghost_sourced;
     let mut sums = [owned, ghosts, cut, local_edges];
@@ -84,17 +90,30 @@ mod tests {
         };
         for n in [1usize, 2, 4] {
             let reports = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
-                let mine = if comm.rank() == 0 { input() } else { EdgeInput::default() };
+                let mine = if comm.rank() == 0 {
+                    input()
+                } else {
+                    EdgeInput::default()
+                };
                 let g = build_local_graph(&comm, &HashOwnership::new(n), mine)?;
                 let cut_here: u64 = (0..g.num_owned() as LocalId)
-                    .map(|v| g.out_csr().row(v).iter().filter(|&&d| !g.is_owned(d)).count() as u64)
+                    .map(|v| {
+                        g.out_csr()
+                            .row(v)
+                            .iter()
+                            .filter(|&&d| !g.is_owned(d))
+                            .count() as u64
+                    })
                     .sum();
                 Ok((quality(&comm, g.topology())?, cut_here))
             })
             .unwrap();
             let cut: u64 = reports.iter().map(|(_, c)| c).sum();
             let r = reports[0].0;
-            assert!(reports.iter().all(|(q, _)| *q == r), "same report on every rank");
+            assert!(
+                reports.iter().all(|(q, _)| *q == r),
+                "same report on every rank"
+            );
             assert_eq!(r.edge_cut_fraction, cut as f64 / 4.0);
             if n == 1 {
                 assert_eq!(r.replication_factor, 1.0);

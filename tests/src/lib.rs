@@ -26,9 +26,9 @@ pub fn on_ranks(mut body: impl FnMut(usize)) {
 /// A file of the shared real data sets (`../shared/datasets` next to the checkout, or the
 /// directory named by `GASKET_DATASETS`). Panics with a clear message when absent.
 pub fn shared_dataset(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GASKET_DATASETS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets")
-    });
+    let dir = std::env::var_os("GASKET_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets"));
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -59,7 +59,9 @@ pub fn gasket_bin() -> PathBuf {
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        let status = cmd.status().expect("running cargo build for the gasket binary");
+        let status = cmd
+            .status()
+            .expect("running cargo build for the gasket binary");
         assert!(status.success(), "building the gasket binary failed");
     }
     bin

@@ -15,7 +15,10 @@ fn wiki_vote() -> GraphSource {
 
 fn wiki_vote_edges() -> (Vec<(u64, u64)>, Vec<u64>) {
     let e = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
-    (e.src.iter().copied().zip(e.dst.iter().copied()).collect(), e.vertices)
+    (
+        e.src.iter().copied().zip(e.dst.iter().copied()).collect(),
+        e.vertices,
+    )
 }
 
 #[test]
@@ -30,11 +33,18 @@ fn pagerank_matches_the_serial_verifier() {
         let (expect, iterations) = pagerank::verify(&edges, &vertices, &config);
         assert_eq!(expect.len(), 7115);
         on_ranks(|ranks| {
-            let out = run_on_ranks(Backend::Threads(ranks), &wiki_vote(), false, no_edge_data, |c, g| {
-                pagerank::run(&config, c, g, false)
-            })
+            let out = run_on_ranks(
+                Backend::Threads(ranks),
+                &wiki_vote(),
+                false,
+                no_edge_data,
+                |c, g| pagerank::run(&config, c, g, false),
+            )
             .unwrap();
-            assert_eq!(out.summary.iterations, iterations, "same number of iterations");
+            assert_eq!(
+                out.summary.iterations, iterations,
+                "same number of iterations"
+            );
             assert_eq!(out.values.len(), expect.len());
             for ((v, pr), (ev, epr)) in out.values.iter().zip(&expect) {
                 assert_eq!(v, ev);
@@ -55,11 +65,19 @@ fn components_match_union_find() {
     let mut labels: Vec<u64> = expect.iter().map(|&(_, l)| l).collect();
     labels.sort_unstable();
     labels.dedup();
-    assert_eq!(labels.len(), 24, "wiki-Vote has 24 weakly connected components");
+    assert_eq!(
+        labels.len(),
+        24,
+        "wiki-Vote has 24 weakly connected components"
+    );
     on_ranks(|ranks| {
-        let out = run_on_ranks(Backend::Threads(ranks), &wiki_vote(), false, no_edge_data, |c, g| {
-            components::run(&ComponentsConfig::default(), c, g, false)
-        })
+        let out = run_on_ranks(
+            Backend::Threads(ranks),
+            &wiki_vote(),
+            false,
+            no_edge_data,
+            |c, g| components::run(&ComponentsConfig::default(), c, g, false),
+        )
         .unwrap();
         assert_eq!(out.values, expect);
     });

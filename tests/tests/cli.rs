@@ -28,13 +28,21 @@ fn expect_user_error(args: &[&str], needles: &[&str]) {
     full.extend(["--output", &out_s]);
     let result = gasket(&full);
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert_eq!(result.status.code(), Some(2), "args {args:?}; stderr: {stderr}");
+    assert_eq!(
+        result.status.code(),
+        Some(2),
+        "args {args:?}; stderr: {stderr}"
+    );
     assert!(stderr.starts_with("error: "), "stderr: {stderr}");
     for needle in needles {
         assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
     }
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no output file left: {args:?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no output file left: {args:?}"
+    );
 }
 
 #[test]
@@ -57,19 +65,33 @@ fn pagerank_on_a_real_file_writes_every_vertex() {
             "--metrics",
             metrics.to_str().unwrap(),
         ]);
-        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
         let stdout = String::from_utf8_lossy(&result.stdout);
         let lines: Vec<&str> = stdout.lines().collect();
         assert!(lines[0].contains("7115 vertices, 103689 edges"), "{stdout}");
-        assert!(lines[2].starts_with("1\t4037\t"), "top vertex is 4037: {stdout}");
+        assert!(
+            lines[2].starts_with("1\t4037\t"),
+            "top vertex is 4037: {stdout}"
+        );
         assert_eq!(lines.len(), 2 + 3);
         let written = std::fs::read_to_string(&out).unwrap();
         let rows: Vec<&str> = written.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(rows.len(), 7115);
-        let sum: f64 = rows.iter().map(|r| r.split('\t').nth(1).unwrap().parse::<f64>().unwrap()).sum();
+        let sum: f64 = rows
+            .iter()
+            .map(|r| r.split('\t').nth(1).unwrap().parse::<f64>().unwrap())
+            .sum();
         assert!((sum - 1.0).abs() < 1e-9);
-        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
-        assert_eq!(doc["per_rank_supersteps"].as_array().unwrap().len(), ranks.parse::<usize>().unwrap());
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        assert_eq!(
+            doc["per_rank_supersteps"].as_array().unwrap().len(),
+            ranks.parse::<usize>().unwrap()
+        );
         assert!(doc["iterations"].as_u64().unwrap() > 1);
     }
 }
@@ -79,35 +101,85 @@ fn default_input_is_the_bundled_graph() {
     let result = gasket(&["cc", "--top", "1"]);
     assert!(result.status.success());
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(stdout.contains("24 weakly connected components"), "{stdout}");
+    assert!(
+        stdout.contains("24 weakly connected components"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\n3\t7066\n"), "{stdout}");
 }
 
 #[test]
 fn sssp_reads_weights_from_the_third_column() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "w.txt", b"# weighted\n1 2 0.5\n2 3 0.25\n1 3 1.0\n3 4 2\n");
+    let input = write(
+        dir.path(),
+        "w.txt",
+        b"# weighted\n1 2 0.5\n2 3 0.25\n1 3 1.0\n3 4 2\n",
+    );
     let out = dir.path().join("d.tsv");
-    let result = gasket(&["sssp", "--input", &input, "--source", "1", "--ranks", "2", "-o", out.to_str().unwrap()]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = gasket(&[
+        "sssp",
+        "--input",
+        &input,
+        "--source",
+        "1",
+        "--ranks",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     let written = std::fs::read_to_string(&out).unwrap();
-    assert!(written.ends_with("1\t0\n2\t0.5\n3\t0.75\n4\t2.75\n"), "{written}");
+    assert!(
+        written.ends_with("1\t0\n2\t0.5\n3\t0.75\n4\t2.75\n"),
+        "{written}"
+    );
 }
 
 #[test]
 fn generate_writes_a_readable_graph() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.el");
-    let result = gasket(&["generate", "kron", "--scale", "8", "--seed", "7", "-o", path.to_str().unwrap()]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    let result = gasket(&["pagerank", "--input", path.to_str().unwrap(), "--ranks", "2"]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = gasket(&[
+        "generate",
+        "kron",
+        "--scale",
+        "8",
+        "--seed",
+        "7",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let result = gasket(&[
+        "pagerank",
+        "--input",
+        path.to_str().unwrap(),
+        "--ranks",
+        "2",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert!(String::from_utf8_lossy(&result.stdout).contains("4096 edges"));
 }
 
 #[test]
 fn missing_file() {
-    expect_user_error(&["pagerank", "--input", "/no/such/graph.txt"], &["/no/such/graph.txt", "No such file"]);
+    expect_user_error(
+        &["pagerank", "--input", "/no/such/graph.txt"],
+        &["/no/such/graph.txt", "No such file"],
+    );
 }
 
 #[test]
@@ -119,7 +191,10 @@ fn unreadable_gzip() {
     truncated.truncate(truncated.len() / 2);
     let cut = write(dir.path(), "cut.txt.gz", &truncated);
     for ranks in ["1", "2"] {
-        expect_user_error(&["cc", "--input", &cut, "--ranks", ranks], &["cut.txt.gz", "gzip"]);
+        expect_user_error(
+            &["cc", "--input", &cut, "--ranks", ranks],
+            &["cut.txt.gz", "gzip"],
+        );
     }
 }
 
@@ -133,17 +208,26 @@ fn malformed_line_names_file_line_and_text() {
     text.push_str("17 banana\n");
     let path = write(dir.path(), "bad.txt", text.as_bytes());
     for ranks in ["1", "2", "4"] {
-        expect_user_error(&["pagerank", "--input", &path, "--ranks", ranks], &["bad.txt:2002", "banana"]);
+        expect_user_error(
+            &["pagerank", "--input", &path, "--ranks", ranks],
+            &["bad.txt:2002", "banana"],
+        );
     }
     let gz = write(dir.path(), "bad.txt.gz", &gzip(&text));
-    expect_user_error(&["cc", "--input", &gz, "--ranks", "2"], &["bad.txt.gz:2002", "banana"]);
+    expect_user_error(
+        &["cc", "--input", &gz, "--ranks", "2"],
+        &["bad.txt.gz:2002", "banana"],
+    );
 }
 
 #[test]
 fn id_overflowing_u64() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "big.txt", b"1 2\n18446744073709551616 3\n");
-    expect_user_error(&["cc", "--input", &path], &["big.txt:2", "18446744073709551616", "64 bits"]);
+    expect_user_error(
+        &["cc", "--input", &path],
+        &["big.txt:2", "18446744073709551616", "64 bits"],
+    );
 }
 
 #[test]
@@ -151,7 +235,10 @@ fn weight_that_is_not_a_number() {
     let dir = tempfile::tempdir().unwrap();
     for (name, w) in [("nan.txt", "nan"), ("word.txt", "heavy")] {
         let path = write(dir.path(), name, format!("1 2 1.5\n2 3 {w}\n").as_bytes());
-        expect_user_error(&["sssp", "--input", &path, "--source", "1"], &[&format!("{name}:2"), w]);
+        expect_user_error(
+            &["sssp", "--input", &path, "--source", "1"],
+            &[&format!("{name}:2"), w],
+        );
     }
 }
 
@@ -159,7 +246,10 @@ fn weight_that_is_not_a_number() {
 fn negative_weight_for_shortest_paths() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "neg.txt", b"1 2 1.5\n2 3 -4\n");
-    expect_user_error(&["sssp", "--input", &path, "--source", "1"], &["neg.txt", "-4", "non-negative"]);
+    expect_user_error(
+        &["sssp", "--input", &path, "--source", "1"],
+        &["neg.txt", "-4", "non-negative"],
+    );
 }
 
 #[test]
@@ -167,14 +257,20 @@ fn empty_graph() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "empty.txt", b"# nothing here\n\n");
     for ranks in ["1", "2"] {
-        expect_user_error(&["pagerank", "--input", &path, "--ranks", ranks], &["empty.txt", "no edges"]);
+        expect_user_error(
+            &["pagerank", "--input", &path, "--ranks", ranks],
+            &["empty.txt", "no edges"],
+        );
     }
 }
 
 #[test]
 fn source_not_in_graph() {
     for ranks in ["1", "4"] {
-        expect_user_error(&["sssp", "--source", "123456789", "--ranks", ranks], &["--source 123456789", "not a vertex"]);
+        expect_user_error(
+            &["sssp", "--source", "123456789", "--ranks", ranks],
+            &["--source 123456789", "not a vertex"],
+        );
     }
 }
 
@@ -185,5 +281,8 @@ fn zero_ranks() {
 
 #[test]
 fn missing_output_directory() {
-    expect_user_error(&["pagerank", "--metrics", "/no/such/dir/m.json"], &["/no/such/dir"]);
+    expect_user_error(
+        &["pagerank", "--metrics", "/no/such/dir/m.json"],
+        &["/no/such/dir"],
+    );
 }

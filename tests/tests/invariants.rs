@@ -59,7 +59,13 @@ impl VertexProgram for SignalCount {
     fn scatter_edges(&self, _v: &VertexRef<'_, (u64, u64)>) -> EdgeDir {
         EdgeDir::Out
     }
-    fn scatter(&self, _v: &VertexRef<'_, (u64, u64)>, _e: &mut (), other: &Neighbor<'_, (u64, u64)>, ctx: &mut Context<'_, u64>) {
+    fn scatter(
+        &self,
+        _v: &VertexRef<'_, (u64, u64)>,
+        _e: &mut (),
+        other: &Neighbor<'_, (u64, u64)>,
+        ctx: &mut Context<'_, u64>,
+    ) {
         if ctx.iteration() == 0 {
             ctx.signal_with(other.handle(), 1);
         }
@@ -99,7 +105,13 @@ impl VertexProgram for EdgeWrites {
     fn scatter_edges(&self, _v: &VertexRef<'_, u64>) -> EdgeDir {
         EdgeDir::Out
     }
-    fn scatter(&self, v: &VertexRef<'_, u64>, e: &mut u64, other: &Neighbor<'_, u64>, ctx: &mut Context<'_, ()>) {
+    fn scatter(
+        &self,
+        v: &VertexRef<'_, u64>,
+        e: &mut u64,
+        other: &Neighbor<'_, u64>,
+        ctx: &mut Context<'_, ()>,
+    ) {
         *e = ctx.iteration() as u64 * 1000 + v.id() * 3 + other.id();
     }
 }
@@ -107,7 +119,12 @@ impl VertexProgram for EdgeWrites {
 fn wiki_vote() -> MemGraph<()> {
     let e = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
     MemGraph {
-        edges: e.src.iter().zip(&e.dst).map(|(&s, &d)| (s, d, ())).collect(),
+        edges: e
+            .src
+            .iter()
+            .zip(&e.dst)
+            .map(|(&s, &d)| (s, d, ()))
+            .collect(),
         vertices: e.vertices,
     }
 }
@@ -121,9 +138,18 @@ fn degrees(g: &MemGraph<()>) -> std::collections::BTreeMap<u64, (u64, u64)> {
     deg
 }
 
-fn run_once<P: VertexProgram>(p: &P, iterations: usize) -> impl Fn(&dyn Comm, &mut LocalGraph<P::Edge>) -> Result<Vec<(u64, P::Vertex)>, gasket_apps::AppError> + Sync + '_ {
+type Values<P> = Result<Vec<(u64, <P as VertexProgram>::Vertex)>, gasket_apps::AppError>;
+
+/// Runs `p` for `iterations` supersteps and returns the owned vertices' data.
+fn run_once<P: VertexProgram>(
+    p: &P,
+    iterations: usize,
+) -> impl Fn(&dyn Comm, &mut LocalGraph<P::Edge>) -> Values<P> + Sync + '_ {
     move |comm, g| {
-        let config = SyncConfig { max_iterations: iterations, log_progress: false };
+        let config = SyncConfig {
+            max_iterations: iterations,
+            log_progress: false,
+        };
         let mut engine = SyncEngine::new(p, g, comm, config)?;
         engine.run()?;
         let mut out = Vec::new();
@@ -145,7 +171,11 @@ fn gather_counts_in_out_and_all_degrees() {
             let got = run_in_memory(ranks, &g, run_once(&CountEdges(dir), 1));
             assert_eq!(got.len(), deg.len());
             for (v, count) in got {
-                assert_eq!(count, pick(deg[&v]), "{dir:?} degree of {v} on {ranks} ranks");
+                assert_eq!(
+                    count,
+                    pick(deg[&v]),
+                    "{dir:?} degree of {v} on {ranks} ranks"
+                );
             }
         }
     });
@@ -160,7 +190,11 @@ fn every_signal_reaches_its_owner_exactly_once_per_superstep() {
         for (v, (messages, applied)) in got {
             let in_degree = deg[&v].0;
             assert_eq!(messages, in_degree, "messages combined at {v}");
-            assert_eq!(applied, u64::from(in_degree > 0), "vertex {v} applied once when signalled");
+            assert_eq!(
+                applied,
+                u64::from(in_degree > 0),
+                "vertex {v} applied once when signalled"
+            );
         }
     });
 }
@@ -189,9 +223,13 @@ fn scatter_writes_to_cut_edges_reach_the_other_copy() {
 fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only() {
     let source = GraphSource::new(Some(shared_dataset("wiki-Vote.txt.gz")), Some(Format::Snap));
     on_ranks(|ranks| {
-        let out = run_on_ranks(Backend::Threads(ranks), &source, false, no_edge_data, |c, g| {
-            components::run(&ComponentsConfig::default(), c, g, false)
-        })
+        let out = run_on_ranks(
+            Backend::Threads(ranks),
+            &source,
+            false,
+            no_edge_data,
+            |c, g| components::run(&ComponentsConfig::default(), c, g, false),
+        )
         .unwrap();
         let kinds: Vec<String> = out.metrics[0]
             .as_array()
@@ -200,11 +238,18 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
             .map(|m| m["frontier"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(kinds[0], "dense", "all vertices start active");
-        assert!(kinds.iter().any(|k| k == "sparse"), "settling components go sparse: {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == "sparse"),
+            "settling components go sparse: {kinds:?}"
+        );
 
-        let pr = run_on_ranks(Backend::Threads(ranks), &source, false, no_edge_data, |c, g| {
-            gasket_apps::pagerank::run(&Default::default(), c, g, false)
-        })
+        let pr = run_on_ranks(
+            Backend::Threads(ranks),
+            &source,
+            false,
+            no_edge_data,
+            |c, g| gasket_apps::pagerank::run(&Default::default(), c, g, false),
+        )
         .unwrap();
         let ghosts = pr.partition.ghosts;
         for step in 0..pr.summary.iterations {

@@ -9,8 +9,17 @@ use proptest::prelude::*;
 
 fn graphs() -> impl Strategy<Value = MemGraph<f64>> {
     (1u64..40).prop_flat_map(|n| {
-        let edge = (0..n, 0..n, 0u32..8, any::<bool>())
-            .prop_map(|(s, d, w, frac)| (s * 3 + 1, d * 3 + 1, if frac { f64::from(w) / 4.0 } else { f64::from(w) }));
+        let edge = (0..n, 0..n, 0u32..8, any::<bool>()).prop_map(|(s, d, w, frac)| {
+            (
+                s * 3 + 1,
+                d * 3 + 1,
+                if frac {
+                    f64::from(w) / 4.0
+                } else {
+                    f64::from(w)
+                },
+            )
+        });
         (
             prop::collection::vec(edge, 0..120),
             prop::collection::vec((0..n).prop_map(|v| v * 3 + 1), 1..4),

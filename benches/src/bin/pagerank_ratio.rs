@@ -44,7 +44,10 @@ fn main() {
     let mut engine = pagerank_engine(&mut graph, &program);
     println!("threads\thand_written_ms\tengine_ms\tratio");
     for &threads in &args.threads {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let (mut hand, mut eng) = (Vec::new(), Vec::new());
         pool.install(|| {
             // One warm-up iteration each, then alternate.

@@ -105,7 +105,11 @@ pub trait Comm: Send + Sync {
 fn reduce_in_rank_order<T: Wire + Copy>(values: &mut [T], all: &[Vec<u8>], op: impl Fn(T, T) -> T) {
     for (r, bytes) in all.iter().enumerate() {
         let theirs = decode_all::<T>(bytes);
-        assert_eq!(theirs.len(), values.len(), "all-reduce length differs on rank {r}");
+        assert_eq!(
+            theirs.len(),
+            values.len(),
+            "all-reduce length differs on rank {r}"
+        );
         for (v, t) in values.iter_mut().zip(theirs) {
             *v = if r == 0 { t } else { op(*v, t) };
         }

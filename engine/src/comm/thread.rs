@@ -66,7 +66,9 @@ impl ThreadComm {
         F: Fn(ThreadComm) -> Result<T, E> + Sync,
     {
         if n == 0 {
-            return Err(EngineError::Config("the number of ranks must be at least 1".into()).into());
+            return Err(
+                EngineError::Config("the number of ranks must be at least 1".into()).into(),
+            );
         }
         let outcomes: Vec<std::thread::Result<Result<T, E>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = ThreadComm::group(n)
@@ -113,10 +115,12 @@ impl Comm for ThreadComm {
                 None => recv[dst] = buf,
                 Some(tx) => {
                     if !buf.is_empty() {
-                        self.bytes_sent.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                        self.bytes_sent
+                            .fetch_add(buf.len() as u64, Ordering::Relaxed);
                         self.messages_sent.fetch_add(1, Ordering::Relaxed);
                     }
-                    tx.send(buf).map_err(|_| EngineError::PeerLost { rank: dst })?;
+                    tx.send(buf)
+                        .map_err(|_| EngineError::PeerLost { rank: dst })?;
                 }
             }
         }
@@ -168,6 +172,12 @@ mod tests {
             Ok(comm.stats())
         })
         .unwrap();
-        assert_eq!(stats[0], CommStats { bytes_sent: 10, messages_sent: 1 });
+        assert_eq!(
+            stats[0],
+            CommStats {
+                bytes_sent: 10,
+                messages_sent: 1
+            }
+        );
     }
 }

@@ -266,7 +266,11 @@ fn build_csrs<E>(num_owned: usize, edges: Vec<(LocalId, LocalId, E)>) -> Csrs<E>
     let mut out_neighbors = vec![0 as LocalId; num_out];
     let mut in_neighbors = vec![0 as LocalId; num_in];
     let store_ids = std::mem::size_of::<E>() != 0;
-    let mut in_edge_ids = if store_ids { vec![0usize; num_in] } else { Vec::new() };
+    let mut in_edge_ids = if store_ids {
+        vec![0usize; num_in]
+    } else {
+        Vec::new()
+    };
     let mut out_cursor = out_offsets.clone();
     let mut in_cursor = in_offsets.clone();
     let mut ghost_source_next = num_out;

@@ -19,7 +19,7 @@
 mod build;
 mod topology;
 
-pub use build::{EdgeInput, build_local_graph};
 pub(crate) use build::IdMap;
+pub use build::{EdgeInput, build_local_graph};
 pub use topology::{Csr, LocalGraph, Topology};
 pub(crate) use topology::{zst_mut, zst_ref};

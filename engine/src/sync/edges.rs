@@ -95,7 +95,14 @@ impl EdgePlans {
                 list.into_iter()
                     .enumerate()
                     .map(|(position, (_, _, id, source_owned))| {
-                        cut.insert(id as u64, CutEdge { peer, position, source_owned });
+                        cut.insert(
+                            id as u64,
+                            CutEdge {
+                                peer,
+                                position,
+                                source_owned,
+                            },
+                        );
                         id
                     })
                     .collect()

@@ -203,11 +203,18 @@ mod tests {
             let f = Frontier::from_signals(bits, list.clone(), n);
             assert_eq!(
                 f.kind(),
-                if count < 50 { FrontierKind::Sparse } else { FrontierKind::Dense }
+                if count < 50 {
+                    FrontierKind::Sparse
+                } else {
+                    FrontierKind::Dense
+                }
             );
             let mut seen = Vec::new();
             f.for_each_in(100, 900, |v| seen.push(v));
-            let mut expect: Vec<_> = list.into_iter().filter(|&v| (100..900).contains(&v)).collect();
+            let mut expect: Vec<_> = list
+                .into_iter()
+                .filter(|&v| (100..900).contains(&v))
+                .collect();
             expect.sort_unstable();
             assert_eq!(seen, expect);
             let cleared = f.into_cleared_bits(n);

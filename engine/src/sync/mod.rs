@@ -104,7 +104,13 @@ impl<M> SignalSink<M> {
         }
     }
 
-    fn deliver<P: VertexProgram<Message = M>>(&mut self, p: &P, num_owned: usize, v: LocalId, msg: M) {
+    fn deliver<P: VertexProgram<Message = M>>(
+        &mut self,
+        p: &P,
+        num_owned: usize,
+        v: LocalId,
+        msg: M,
+    ) {
         let slot = if (v as usize) < num_owned {
             if self.bits.insert(v as usize) {
                 self.list.push(v);
@@ -167,7 +173,8 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             ops: &ops,
         };
         let started = Instant::now();
-        let chunks: Vec<(Vec<P::Vertex>, ChunkOut<P::Message>)> = (0..n_owned.div_ceil(CHUNK))
+        type InitChunk<V, M> = (Vec<V>, ChunkOut<M>);
+        let chunks: Vec<InitChunk<P::Vertex, P::Message>> = (0..n_owned.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
                 let mut ctx = Context::new(facts);
@@ -185,7 +192,11 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         }
         let mut ghosts: Vec<Option<P::Vertex>> = (0..n_ghosts).map(|_| None).collect();
         exchange_ghosts::<P>(comm, topo, &data, None, |g, value| ghosts[g] = Some(value))?;
-        data.extend(ghosts.into_iter().map(|g| g.expect("every ghost has exactly one owner")));
+        data.extend(
+            ghosts
+                .into_iter()
+                .map(|g| g.expect("every ghost has exactly one owner")),
+        );
 
         let spare = data.clone();
         let mut engine = SyncEngine {
@@ -269,13 +280,10 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
 
         let t_comm = Instant::now();
         let (owned, ghosts) = self.data.split_at_mut(n_owned);
-        let ghost_updates = exchange_ghosts::<P>(
-            self.comm,
-            topo,
-            owned,
-            Some(&self.frontier),
-            |g, value| ghosts[g] = value,
-        )?;
+        let ghost_updates =
+            exchange_ghosts::<P>(self.comm, topo, owned, Some(&self.frontier), |g, value| {
+                ghosts[g] = value
+            })?;
         let mut comm_secs = t_comm.elapsed().as_secs_f64();
 
         let t_scatter = Instant::now();
@@ -382,9 +390,12 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let mut edge_updates = 0u64;
         if n_ranks > 1 && (signalled_mode || self.edge_plans.is_some()) {
             let mut send: Vec<Vec<u8>> = vec![Vec::new(); n_ranks];
-            let mut per_peer: Vec<Vec<(u32, P::Message)>> = (0..n_ranks).map(|_| Vec::new()).collect();
+            let mut per_peer: Vec<Vec<(u32, P::Message)>> =
+                (0..n_ranks).map(|_| Vec::new()).collect();
             for g in std::mem::take(&mut self.sink.ghost_list) {
-                let msg = self.sink.ghost_msgs[g as usize - n_owned].take().expect("listed");
+                let msg = self.sink.ghost_msgs[g as usize - n_owned]
+                    .take()
+                    .expect("listed");
                 per_peer[topo.owner_of(g)].push((topo.ghost_slot(g), msg));
             }
             for (peer, list) in per_peer.into_iter().enumerate() {
@@ -431,7 +442,11 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         }
 
         // Global facts: [active, signalled, stop] then aggregates, reduced in rank order.
-        let signalled_here = if signalled_mode { self.sink.list.len() as u64 } else { n_owned as u64 };
+        let signalled_here = if signalled_mode {
+            self.sink.list.len() as u64
+        } else {
+            n_owned as u64
+        };
         let mut buf = Vec::new();
         active.encode(&mut buf);
         signalled_here.encode(&mut buf);
@@ -626,7 +641,6 @@ fn fold_row<P: VertexProgram>(
         Some(total) => program.combine(total, even),
         None => *acc = Some(even),
     }
-
 }
 
 /// Gather and apply, fused per vertex: gather reads `data` (last superstep's values, never
@@ -741,7 +755,10 @@ fn exchange_ghosts<P: VertexProgram>(
             }
             input = payload;
         }
-        assert!(input.is_empty(), "ghost update from rank {peer} has trailing bytes");
+        assert!(
+            input.is_empty(),
+            "ghost update from rank {peer} has trailing bytes"
+        );
     }
     Ok(sent)
 }
@@ -770,7 +787,11 @@ fn scatter_phase<'f, P: VertexProgram>(
         let mut rest: &mut [P::Edge] = &mut edge_data[..num_out];
         for c in 0..n_chunks {
             let r = chunk_range(c, n_owned);
-            let len = if zst { 0 } else { out_offsets[r.end] - out_offsets[r.start] };
+            let len = if zst {
+                0
+            } else {
+                out_offsets[r.end] - out_offsets[r.start]
+            };
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
             slices.push(head);
             rest = tail;
@@ -803,7 +824,14 @@ fn scatter_phase<'f, P: VertexProgram>(
                     };
                     let edge = if zst { zst_mut() } else { &mut slice[k - base] };
                     let cut = track_cut_edges && !topo.is_owned(d);
-                    scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, k)));
+                    scatter_edge(
+                        program,
+                        &vref,
+                        edge,
+                        &other,
+                        &mut ctx,
+                        cut.then_some((&mut dirty, k)),
+                    );
                 }
             });
             (ChunkOut::new(ctx, dirty), wants_in)
@@ -843,7 +871,14 @@ fn scatter_phase<'f, P: VertexProgram>(
                         unsafe { slots.get_mut(id) }
                     };
                     let cut = track_cut_edges && !topo.is_owned(s);
-                    scatter_edge(program, &vref, edge, &other, &mut ctx, cut.then_some((&mut dirty, id)));
+                    scatter_edge(
+                        program,
+                        &vref,
+                        edge,
+                        &other,
+                        &mut ctx,
+                        cut.then_some((&mut dirty, id)),
+                    );
                 }
             }
             ChunkOut::new(ctx, dirty)
