@@ -23,20 +23,29 @@ pub fn on_ranks(mut body: impl FnMut(usize)) {
     }
 }
 
-/// A file of the shared real data sets (`../shared/datasets` next to the checkout, or the
-/// directory named by `GASKET_DATASETS`). Panics with a clear message when absent.
+/// A file of the shared real data sets: the directory named by `GASKET_DATASETS`, else
+/// `../shared/datasets` next to the checkout, else the copies bundled in `datasets/data`
+/// (wiki-Vote is bundled byte for byte). Panics with a clear message when absent.
 pub fn shared_dataset(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GASKET_DATASETS")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates: Vec<PathBuf> = std::env::var_os("GASKET_DATASETS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets"));
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "data set {} is missing: put the shared data sets in {} or set GASKET_DATASETS",
-        path.display(),
-        dir.display()
-    );
-    path
+        .into_iter()
+        .chain([
+            manifest.join("../../shared/datasets"),
+            manifest.join("../datasets/data"),
+        ])
+        .collect();
+    candidates
+        .iter()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "data set {name} is missing: looked in {candidates:?}; \
+                 set GASKET_DATASETS to the directory holding it"
+            )
+        })
 }
 
 /// Reads a whole graph on one rank (for the serial verifiers).
