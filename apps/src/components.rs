@@ -12,7 +12,7 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::AppRun;
+use crate::run::{AppRun, run_program};
 
 /// Default iteration limit (the engine's).
 pub const MAX_ITERATIONS: usize = gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
@@ -88,19 +88,14 @@ pub fn run(
     graph: &mut LocalGraph<()>,
     progress: bool,
 ) -> crate::Result<AppRun<VertexId>> {
-    let sync = SyncConfig {
-        max_iterations: config.max_iterations,
-        log_progress: progress,
-    };
-    let mut engine = SyncEngine::new(&Components, graph, comm, sync)?;
-    let summary = engine.run()?;
-    let mut values = Vec::with_capacity(engine.topology().num_owned());
-    engine.for_each_owned(|v| values.push((v.id(), *v.data())));
-    Ok(AppRun {
-        values,
-        summary,
-        metrics: engine.metrics().to_vec(),
-    })
+    run_program(
+        &Components,
+        comm,
+        graph,
+        config.max_iterations,
+        progress,
+        |v| *v.data(),
+    )
 }
 
 /// Serial reference: union-find with path halving; label = smallest id of the component.

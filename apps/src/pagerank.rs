@@ -14,7 +14,7 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::AppRun;
+use crate::run::{AppRun, run_program};
 
 /// Default damping factor.
 pub const DAMPING: f64 = 0.85;
@@ -191,19 +191,14 @@ pub fn run(
 ) -> crate::Result<AppRun<f64>> {
     config.validate()?;
     let program = PageRank::new(config.clone());
-    let sync = SyncConfig {
-        max_iterations: config.max_iterations,
-        log_progress: progress,
-    };
-    let mut engine = SyncEngine::new(&program, graph, comm, sync)?;
-    let summary = engine.run()?;
-    let mut values = Vec::with_capacity(engine.topology().num_owned());
-    engine.for_each_owned(|v| values.push((v.id(), PageRank::rank_of(*v.data(), v.out_degree()))));
-    Ok(AppRun {
-        values,
-        summary,
-        metrics: engine.metrics().to_vec(),
-    })
+    run_program(
+        &program,
+        comm,
+        graph,
+        config.max_iterations,
+        progress,
+        |v| PageRank::rank_of(*v.data(), v.out_degree()),
+    )
 }
 
 /// Serial reference: the same iteration on a plain edge list, with independent code.

@@ -26,6 +26,31 @@ pub struct AppRun<T> {
     pub metrics: Vec<SuperstepMetrics>,
 }
 
+/// Runs `program` to completion on this rank's graph (collective) and maps each owned
+/// vertex to its result with `value`.
+pub fn run_program<P: VertexProgram, T>(
+    program: &P,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<P::Edge>,
+    max_iterations: usize,
+    progress: bool,
+    value: impl Fn(&VertexRef<'_, P::Vertex>) -> T,
+) -> Result<AppRun<T>> {
+    let sync = SyncConfig {
+        max_iterations,
+        log_progress: progress,
+    };
+    let mut engine = SyncEngine::new(program, graph, comm, sync)?;
+    let summary = engine.run()?;
+    let mut values = Vec::with_capacity(engine.topology().num_owned());
+    engine.for_each_owned(|v| values.push((v.id(), value(v))));
+    Ok(AppRun {
+        values,
+        summary,
+        metrics: engine.metrics().to_vec(),
+    })
+}
+
 /// Where the graph comes from.
 #[derive(Debug, Clone)]
 pub enum GraphSource {

@@ -10,7 +10,7 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::AppRun;
+use crate::run::{AppRun, run_program};
 
 /// Default iteration limit (the engine's).
 pub const MAX_ITERATIONS: usize = gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
@@ -115,20 +115,15 @@ pub fn run(
             "--source {source} is not a vertex of the graph"
         )));
     }
-    let sync = SyncConfig {
-        max_iterations: config.max_iterations,
-        log_progress: progress,
-    };
     let program = Sssp { source };
-    let mut engine = SyncEngine::new(&program, graph, comm, sync)?;
-    let summary = engine.run()?;
-    let mut values = Vec::with_capacity(engine.topology().num_owned());
-    engine.for_each_owned(|v| values.push((v.id(), *v.data())));
-    Ok(AppRun {
-        values,
-        summary,
-        metrics: engine.metrics().to_vec(),
-    })
+    run_program(
+        &program,
+        comm,
+        graph,
+        config.max_iterations,
+        progress,
+        |v| *v.data(),
+    )
 }
 
 /// The smallest vertex id of the graph (the default source). Collective.

@@ -73,8 +73,8 @@ pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
 pub use ownership::{HashOwnership, Ownership, TableOwnership};
 pub use program::{
-    Activation, Context, Control, EdgeDir, Neighbor, SuperstepInfo, VertexHandle, VertexMut,
-    VertexProgram, VertexRef,
+    Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
+    VertexMut, VertexProgram, VertexRef,
 };
 pub use sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
 pub use wire::Wire;
@@ -87,8 +87,8 @@ pub mod prelude {
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::ownership::{HashOwnership, Ownership};
     pub use crate::program::{
-        Activation, Context, Control, EdgeDir, Neighbor, SuperstepInfo, VertexHandle, VertexMut,
-        VertexProgram, VertexRef,
+        Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
+        VertexMut, VertexProgram, VertexRef,
     };
     pub use crate::sync::{RunSummary, StopReason, SyncConfig, SyncEngine};
     pub use crate::wire::Wire;

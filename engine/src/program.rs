@@ -168,17 +168,14 @@ pub trait VertexProgram: Sync {
     }
 }
 
-/// A local vertex as a program sees it: ids, degrees and (read-only) data.
-pub struct VertexRef<'a, V> {
-    pub(crate) local: LocalId,
-    pub(crate) topo: &'a Topology,
-    pub(crate) data: &'a V,
+/// An owned vertex's identity and degrees (what [`VertexRef`] and [`VertexMut`] deref to).
+#[derive(Clone, Copy)]
+pub struct OwnedVertex<'a> {
+    local: LocalId,
+    topo: &'a Topology,
 }
 
-impl<'a, V> VertexRef<'a, V> {
-    pub(crate) fn new(local: LocalId, topo: &'a Topology, data: &'a V) -> Self {
-        VertexRef { local, topo, data }
-    }
+impl OwnedVertex<'_> {
     /// Global id (as in the input).
     #[inline]
     pub fn id(&self) -> VertexId {
@@ -199,40 +196,51 @@ impl<'a, V> VertexRef<'a, V> {
     pub fn out_degree(&self) -> usize {
         self.topo.out_csr.degree(self.local)
     }
+}
+
+/// A local vertex as a program sees it: ids and degrees (through `Deref`) and read-only data.
+pub struct VertexRef<'a, V> {
+    vertex: OwnedVertex<'a>,
+    data: &'a V,
+}
+
+impl<'a, V> VertexRef<'a, V> {
+    pub(crate) fn new(local: LocalId, topo: &'a Topology, data: &'a V) -> Self {
+        VertexRef {
+            vertex: OwnedVertex { local, topo },
+            data,
+        }
+    }
     /// The vertex's data.
     #[inline]
     pub fn data(&self) -> &'a V {
         self.data
     }
+    pub(crate) fn local(&self) -> LocalId {
+        self.vertex.local
+    }
 }
 
-/// The vertex being applied: as [`VertexRef`] plus mutable data.
+impl<'a, V> std::ops::Deref for VertexRef<'a, V> {
+    type Target = OwnedVertex<'a>;
+    #[inline]
+    fn deref(&self) -> &OwnedVertex<'a> {
+        &self.vertex
+    }
+}
+
+/// The vertex being applied: ids and degrees (through `Deref`) and mutable data.
 pub struct VertexMut<'a, V> {
-    pub(crate) local: LocalId,
-    pub(crate) topo: &'a Topology,
-    pub(crate) data: &'a mut V,
+    vertex: OwnedVertex<'a>,
+    data: &'a mut V,
 }
 
-impl<V> VertexMut<'_, V> {
-    /// Global id.
-    #[inline]
-    pub fn id(&self) -> VertexId {
-        self.topo.global_id(self.local)
-    }
-    /// Handle for signalling this vertex.
-    #[inline]
-    pub fn handle(&self) -> VertexHandle {
-        VertexHandle(self.local)
-    }
-    /// Number of in-edges.
-    #[inline]
-    pub fn in_degree(&self) -> usize {
-        self.topo.in_csr.degree(self.local)
-    }
-    /// Number of out-edges.
-    #[inline]
-    pub fn out_degree(&self) -> usize {
-        self.topo.out_csr.degree(self.local)
+impl<'a, V> VertexMut<'a, V> {
+    pub(crate) fn new(local: LocalId, topo: &'a Topology, data: &'a mut V) -> Self {
+        VertexMut {
+            vertex: OwnedVertex { local, topo },
+            data,
+        }
     }
     /// The data.
     #[inline]
@@ -243,6 +251,14 @@ impl<V> VertexMut<'_, V> {
     #[inline]
     pub fn data_mut(&mut self) -> &mut V {
         self.data
+    }
+}
+
+impl<'a, V> std::ops::Deref for VertexMut<'a, V> {
+    type Target = OwnedVertex<'a>;
+    #[inline]
+    fn deref(&self) -> &OwnedVertex<'a> {
+        &self.vertex
     }
 }
 

@@ -254,18 +254,18 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             ops: &self.ops,
         };
         let program = self.program;
-        let LocalGraph { topo, edge_data } = &mut *self.graph;
-        let topo: &Topology = topo;
-
         let mut outs = gather_apply_phase(
             program,
-            &EdgeView { topo, edge_data },
+            self.graph,
             &self.data,
             &mut self.spare[..n_owned],
             &mut self.inbox,
             &self.frontier,
             facts,
         );
+        let LocalGraph { topo, edge_data } = &mut *self.graph;
+        let topo: &Topology = topo;
+
         // Install the new values: swap whole buffers when every vertex changed (ghosts are
         // all rewritten by the ghost update), else swap the active vertices one by one.
         if self.frontier.kind() == FrontierKind::All {
@@ -551,35 +551,10 @@ fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
     c * CHUNK..((c + 1) * CHUNK).min(n_owned)
 }
 
-/// Borrowed topology + edge data (the gather phase's read-only view).
-struct EdgeView<'g, E> {
-    topo: &'g Topology,
-    edge_data: &'g [E],
-}
-
-impl<E> EdgeView<'_, E> {
-    #[inline]
-    fn in_edge(&self, k: usize) -> &E {
-        if std::mem::size_of::<E>() == 0 {
-            crate::graph::zst_ref()
-        } else {
-            &self.edge_data[self.topo.in_edge_ids[k]]
-        }
-    }
-    #[inline]
-    fn out_edge(&self, k: usize) -> &E {
-        if std::mem::size_of::<E>() == 0 {
-            crate::graph::zst_ref()
-        } else {
-            &self.edge_data[k]
-        }
-    }
-}
-
 #[inline]
 fn gather_one<P: VertexProgram>(
     program: &P,
-    graph: &EdgeView<'_, P::Edge>,
+    graph: &LocalGraph<P::Edge>,
     data: &[P::Vertex],
     v: &VertexRef<'_, P::Vertex>,
 ) -> Option<P::Gather> {
@@ -587,7 +562,7 @@ fn gather_one<P: VertexProgram>(
     let mut acc = None;
     if dir.has_in() {
         let csr = &graph.topo.in_csr;
-        let range = csr.range(v.local);
+        let range = csr.range(v.local());
         let start = range.start;
         fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
             program.gather(v, graph.in_edge(start + i), &data[u as usize])
@@ -595,7 +570,7 @@ fn gather_one<P: VertexProgram>(
     }
     if dir.has_out() {
         let csr = &graph.topo.out_csr;
-        let range = csr.range(v.local);
+        let range = csr.range(v.local());
         let start = range.start;
         fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
             program.gather(v, graph.out_edge(start + i), &data[u as usize])
@@ -648,14 +623,14 @@ fn fold_row<P: VertexProgram>(
 /// chunks), starting from a copy of its old value.
 fn gather_apply_phase<'f, P: VertexProgram>(
     program: &P,
-    graph: &EdgeView<'_, P::Edge>,
+    graph: &LocalGraph<P::Edge>,
     data: &[P::Vertex],
     next: &mut [P::Vertex],
     inbox: &mut [Option<P::Message>],
     frontier: &Frontier,
     facts: ContextFacts<'f>,
 ) -> Vec<ChunkOut<P::Message>> {
-    let topo = graph.topo;
+    let topo = &graph.topo;
     // Under `Activation::All` nothing is ever signalled, so there are no messages to take.
     let has_messages = program.activation() == Activation::Signalled;
     next.par_chunks_mut(CHUNK)
@@ -673,11 +648,7 @@ fn gather_apply_phase<'f, P: VertexProgram>(
                 if has_messages {
                     ctx.message = msgs[i].take();
                 }
-                let mut vm = VertexMut {
-                    local: v,
-                    topo,
-                    data: slot,
-                };
+                let mut vm = VertexMut::new(v, topo, slot);
                 program.apply(&mut vm, total, &mut ctx);
             });
             ctx.message = None;
