@@ -79,7 +79,8 @@ pub struct CommonArgs {
     /// Input format (default: from the file name; .graph/.metis = metis, .mtx = mtx, else snap).
     #[arg(long)]
     pub format: Option<Format>,
-    /// Number of ranks (threads of this process, each owning one partition).
+    /// Number of ranks as threads of this process, each owning one partition. Under
+    /// `mpirun` every process is one rank instead (leave this out).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub ranks: u32,
     /// Worker threads shared by the ranks (default: one per core).
@@ -123,7 +124,8 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_paragraph(&e));
-            ExitCode::from(2)
+            // Under MPI this stops every rank (MPI_Abort); otherwise it exits with 2.
+            gasket_engine::comm::abort_job(2)
         }
     }
 }
@@ -163,13 +165,16 @@ pub fn execute(cli: &Cli) -> Result<()> {
         Command::Pagerank { common, config } => {
             config.validate()?;
             let source = prepare(common)?;
-            let out = run_on_ranks(
-                backend(common),
+            let Some(out) = run_on_ranks(
+                backend(common)?,
                 &source,
                 progress,
                 no_edge_data,
                 |comm, g| pagerank::run(config, comm, g, progress),
-            )?;
+            )?
+            else {
+                return Ok(());
+            };
             let mut top: Vec<&(VertexId, f64)> = out.values.iter().collect();
             top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             println!("{}", headline("pagerank", &source, common, &out));
@@ -181,13 +186,16 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Cc { common, config } => {
             let source = prepare(common)?;
-            let out = run_on_ranks(
-                backend(common),
+            let Some(out) = run_on_ranks(
+                backend(common)?,
                 &source,
                 progress,
                 no_edge_data,
                 |comm, g| components::run(config, comm, g, progress),
-            )?;
+            )?
+            else {
+                return Ok(());
+            };
             let mut sizes = std::collections::HashMap::<VertexId, u64>::new();
             for &(_, label) in &out.values {
                 *sizes.entry(label).or_default() += 1;
@@ -204,8 +212,8 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Sssp { common, config } => {
             let source = prepare(common)?;
-            let out = run_on_ranks(
-                backend(common),
+            let Some(out) = run_on_ranks(
+                backend(common)?,
                 &source,
                 progress,
                 |name, edges| {
@@ -223,7 +231,10 @@ pub fn execute(cli: &Cli) -> Result<()> {
                     };
                     sssp::run(config, from, comm, g, progress)
                 },
-            )?;
+            )?
+            else {
+                return Ok(());
+            };
             let reached: Vec<&(VertexId, f64)> =
                 out.values.iter().filter(|(_, d)| d.is_finite()).collect();
             let mut far = reached.clone();
@@ -261,8 +272,19 @@ pub fn execute(cli: &Cli) -> Result<()> {
     }
 }
 
-fn backend(common: &CommonArgs) -> Backend {
-    Backend::Threads(common.ranks as usize)
+/// MPI ranks when started by `mpirun` (or `srun`), else `--ranks` thread ranks.
+fn backend(common: &CommonArgs) -> Result<Backend> {
+    if !gasket_engine::comm::launched_by_mpirun() {
+        return Ok(Backend::Threads(common.ranks as usize));
+    }
+    if common.ranks != 1 {
+        return Err(AppError::Config(format!(
+            "--ranks {} was given under mpirun: under MPI each process is one rank, so set \
+             the number of ranks with `mpirun -np N` and leave out --ranks",
+            common.ranks
+        )));
+    }
+    Ok(Backend::Mpi)
 }
 
 /// Validates what can be checked before any rank starts, and sizes the thread pool.

@@ -121,14 +121,15 @@ pub struct Collected<T> {
 }
 
 /// Runs an app on every rank of `backend`: read `source`, make edge data with
-/// `edge_data`, build the graph, run `app`, gather to rank 0. Returns rank 0's view.
+/// `edge_data`, build the graph, run `app`, gather to rank 0. Returns rank 0's view in the
+/// process that holds rank 0, `None` in the other processes of an MPI job.
 pub fn run_on_ranks<E, T, MakeEdges, App>(
     backend: Backend,
     source: &GraphSource,
     progress: bool,
     edge_data: MakeEdges,
     app: App,
-) -> Result<Collected<T>>
+) -> Result<Option<Collected<T>>>
 where
     E: Wire + Send,
     T: Wire + Send,
@@ -196,11 +197,7 @@ where
         }))
     };
     let results = launch(backend, per_rank)?;
-    Ok(results
-        .into_iter()
-        .flatten()
-        .next()
-        .expect("rank 0 returns the collected results"))
+    Ok(results.into_iter().flatten().next())
 }
 
 /// Edge data for programs without edge data.

@@ -134,3 +134,79 @@ where
     all.sort_unstable_by_key(|&(v, _)| v);
     all
 }
+
+/// The `gasket` binary built with the `mpi` feature (built on first use).
+pub fn gasket_mpi_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args([
+                    "build",
+                    "-p",
+                    "gasket-apps",
+                    "--features",
+                    "mpi",
+                    "--bin",
+                    "gasket",
+                ])
+                .status()
+                .expect("running cargo build for the MPI gasket binary");
+            assert!(
+                status.success(),
+                "building gasket with --features mpi failed"
+            );
+            gasket_bin()
+        })
+        .clone()
+}
+
+/// Runs `mpirun -np <np> gasket <args>` (allowed as root, oversubscribed) with extra
+/// environment variables. Fails the test if the job does not end within two minutes: a
+/// hang is the failure this guards against, not slowness.
+pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-np", &np.to_string()])
+        .arg(gasket_mpi_bin())
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("GASKET_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("running mpirun (install openmpi-bin)");
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for mpirun") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("mpirun -np {np} gasket {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}

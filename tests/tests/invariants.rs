@@ -230,7 +230,8 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
             no_edge_data,
             |c, g| components::run(&ComponentsConfig::default(), c, g, false),
         )
-        .unwrap();
+        .unwrap()
+        .expect("thread ranks return rank 0's results");
         let kinds: Vec<String> = out.metrics[0]
             .as_array()
             .unwrap()
@@ -250,7 +251,8 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
             no_edge_data,
             |c, g| gasket_apps::pagerank::run(&Default::default(), c, g, false),
         )
-        .unwrap();
+        .unwrap()
+        .expect("thread ranks return rank 0's results");
         let ghosts = pr.partition.ghosts;
         for step in 0..pr.summary.iterations {
             let (mut updates, mut bytes) = (0u64, 0u64);

@@ -1,6 +1,6 @@
 //! Choosing and starting ranks: threads of this process, or MPI processes.
 
-use super::{SingleComm, ThreadComm};
+use super::{MpiComm, SingleComm, ThreadComm};
 use crate::comm::Comm;
 use crate::error::{EngineError, Result};
 
@@ -39,12 +39,32 @@ where
         }
         Backend::Threads(1) => Ok(vec![body(&SingleComm)?]),
         Backend::Threads(n) => ThreadComm::run(n, |comm| body(&comm)),
-        Backend::Mpi => Err(EngineError::NotBuilt {
-            backend: "MPI",
-            feature: "mpi",
+        Backend::Mpi => {
+            let comm = MpiComm::start()?;
+            match body(&comm) {
+                Ok(value) => Ok(vec![value]),
+                Err(e) => {
+                    // No MPI_Finalize: peers may be blocked in a collective. The caller
+                    // reports `e` and ends the job with `abort_job`.
+                    comm.leave_running();
+                    Err(e)
+                }
+            }
         }
-        .into()),
     }
+}
+
+/// True when this process was started by an MPI launcher (`mpirun`, `mpiexec`, `srun`
+/// with PMI/PMIx), judged by the environment those launchers set.
+pub fn launched_by_mpirun() -> bool {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "MPI_LOCALNRANKS",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
 }
 
 /// Returns all values, or the first error that is a root cause (falling back to the first

@@ -10,14 +10,20 @@
 //! floating-point results and take identical control decisions (stop, convergence).
 //!
 //! Implementations: [`SingleComm`] (one rank, no peers), [`ThreadComm`] (N ranks as threads
-//! of one process over crossbeam channels). An MPI implementation plugs in behind the
-//! same trait; [`Backend::Mpi`] names it in every build.
+//! of one process over crossbeam channels), [`MpiComm`] (one rank per MPI process, feature
+//! `mpi`; without it the type exists and starting it answers "built without MPI").
 
 mod launch;
+#[cfg(feature = "mpi")]
+mod mpi;
+#[cfg(not(feature = "mpi"))]
+#[path = "mpi_stub.rs"]
+mod mpi;
 mod single;
 mod thread;
 
-pub use launch::{Backend, RankFailure, launch};
+pub use launch::{Backend, RankFailure, launch, launched_by_mpirun};
+pub use mpi::{MpiComm, abort_job};
 pub use single::SingleComm;
 pub use thread::ThreadComm;
 

@@ -1,0 +1,252 @@
+//! `MpiComm`: one rank per MPI process (feature `mpi`, rsmpi).
+//!
+//! Design: MPI communicators are not `Send`, while `Comm` must be `Send + Sync` (the engine
+//! holds it across rayon scopes). So each process runs one **communication thread** that
+//! initialises MPI (`MPI_THREAD_FUNNELED`: only that thread ever calls MPI), owns the world
+//! communicator, and serves collective requests sent over a crossbeam channel; the rank's
+//! main thread blocks on the reply. This keeps every MPI call on one thread without asking
+//! the MPI library for `MPI_THREAD_MULTIPLE` (slower, and not built into every cluster's
+//! MPI), and costs one channel round trip per collective, which is negligible next to a
+//! network collective.
+//!
+//! `all_to_all_v` first exchanges the buffer sizes (as `u64`), then moves the bytes in as
+//! many `MPI_Alltoallv` rounds as needed so that no count or displacement exceeds MPI's
+//! `i32` limit; every rank agrees on the number of rounds by an all-reduce of its own need.
+//!
+//! Failure: a rank that fails reports its error and calls [`abort_job`], which issues
+//! `MPI_Abort` so that `mpirun` stops every rank at once instead of leaving them blocked
+//! in a collective.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use mpi::Count;
+use mpi::collective::SystemOperation;
+use mpi::datatype::{Partition, PartitionMut};
+use mpi::environment::Threading;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+
+use super::{Comm, CommStats};
+use crate::error::{EngineError, Result};
+use crate::ids::Rank;
+
+/// Environment variable capping the bytes one `MPI_Alltoallv` round moves (default and
+/// maximum: `i32::MAX`). Lower it to exercise the chunked path.
+pub const MAX_ROUND_BYTES_ENV: &str = "GASKET_MPI_MAX_ROUND_BYTES";
+
+enum Request {
+    AllToAllV(Vec<Vec<u8>>, Sender<Vec<Vec<u8>>>),
+    Barrier(Sender<()>),
+    Abort(i32),
+    Finalize,
+}
+
+/// The communication thread's request queue, kept for [`abort_job`].
+static REQUESTS: OnceLock<Sender<Request>> = OnceLock::new();
+
+/// One MPI process's rank.
+pub struct MpiComm {
+    rank: Rank,
+    size: usize,
+    requests: Sender<Request>,
+    thread: Option<JoinHandle<()>>,
+    bytes_sent: AtomicU64,
+    messages_sent: AtomicU64,
+}
+
+impl MpiComm {
+    /// Initialises MPI on a new communication thread. Fails if MPI was initialised before
+    /// in this process (MPI allows it once).
+    pub fn start() -> Result<MpiComm> {
+        let max_round = std::env::var(MAX_ROUND_BYTES_ENV)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&v| v > 0)
+            .map_or(i32::MAX as usize, |v| v.min(i32::MAX as usize));
+        let (requests, queue) = unbounded::<Request>();
+        let (ready_tx, ready_rx) = bounded::<Result<(Rank, usize), String>>(1);
+        let thread = std::thread::Builder::new()
+            .name("mpi".into())
+            .spawn(move || {
+                let Some((universe, _level)) = mpi::initialize_with_threading(Threading::Funneled)
+                else {
+                    let _ =
+                        ready_tx.send(Err("MPI was already initialised in this process".into()));
+                    return;
+                };
+                let world = universe.world();
+                let _ = ready_tx.send(Ok((world.rank() as Rank, world.size() as usize)));
+                serve(&world, &queue, max_round);
+                // Dropping `universe` calls MPI_Finalize, on this thread.
+            })
+            .map_err(|e| EngineError::Config(format!("cannot start the MPI thread: {e}")))?;
+        let (rank, size) = ready_rx
+            .recv()
+            .map_err(|_| EngineError::Config("the MPI thread stopped during MPI_Init".into()))?
+            .map_err(EngineError::Config)?;
+        let _ = REQUESTS.set(requests.clone());
+        Ok(MpiComm {
+            rank,
+            size,
+            requests,
+            thread: Some(thread),
+            bytes_sent: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
+        })
+    }
+
+    fn call<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Result<T> {
+        let (tx, rx) = bounded(1);
+        self.requests
+            .send(make(tx))
+            .map_err(|_| EngineError::PeerLost { rank: self.rank })?;
+        rx.recv()
+            .map_err(|_| EngineError::PeerLost { rank: self.rank })
+    }
+
+    /// Leaves MPI initialised (no `MPI_Finalize`, which would wait for ranks that are
+    /// blocked in a collective) so that [`abort_job`] can still stop the job.
+    pub(crate) fn leave_running(mut self) {
+        self.thread = None;
+    }
+}
+
+impl Drop for MpiComm {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.requests.send(Request::Finalize);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Comm for MpiComm {
+    fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn all_to_all_v(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+        assert_eq!(send.len(), self.size, "one buffer per rank");
+        for (peer, buf) in send.iter().enumerate() {
+            if peer != self.rank && !buf.is_empty() {
+                self.bytes_sent
+                    .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                self.messages_sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.call(|reply| Request::AllToAllV(send, reply))
+    }
+
+    fn stats(&self) -> CommStats {
+        CommStats {
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            messages_sent: self.messages_sent.load(Ordering::Relaxed),
+        }
+    }
+
+    fn barrier(&self) -> Result<()> {
+        self.call(Request::Barrier)
+    }
+}
+
+/// Stops the whole MPI job with `code` (`MPI_Abort`) if this process runs an MPI rank;
+/// otherwise exits the process with `code`.
+pub fn abort_job(code: i32) -> ! {
+    if let Some(requests) = REQUESTS.get() {
+        if requests.send(Request::Abort(code)).is_ok() {
+            // MPI_Abort ends this process; wait for it rather than racing it.
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+    std::process::exit(code)
+}
+
+fn serve(world: &SimpleCommunicator, queue: &Receiver<Request>, max_round: usize) {
+    for request in queue {
+        match request {
+            Request::AllToAllV(send, reply) => {
+                let _ = reply.send(all_to_all_v(world, send, max_round));
+            }
+            Request::Barrier(reply) => {
+                world.barrier();
+                let _ = reply.send(());
+            }
+            Request::Abort(code) => world.abort(code),
+            Request::Finalize => break,
+        }
+    }
+}
+
+/// Chunked `MPI_Alltoallv` of byte buffers (see the module docs).
+fn all_to_all_v(world: &SimpleCommunicator, send: Vec<Vec<u8>>, max_round: usize) -> Vec<Vec<u8>> {
+    let n = send.len();
+    let send_sizes: Vec<u64> = send.iter().map(|b| b.len() as u64).collect();
+    let mut recv_sizes = vec![0u64; n];
+    world.all_to_all_into(&send_sizes[..], &mut recv_sizes[..]);
+
+    // Each peer gets at most `per_peer` bytes a round, so a round moves at most
+    // n * per_peer <= max_round bytes and every count and displacement fits in i32.
+    let per_peer = (max_round / n).max(1) as u64;
+    let need = send_sizes
+        .iter()
+        .chain(&recv_sizes)
+        .map(|&s| s.div_ceil(per_peer))
+        .max()
+        .unwrap_or(0);
+    let mut rounds = 0u64;
+    world.all_reduce_into(&need, &mut rounds, SystemOperation::max());
+
+    let mut recv: Vec<Vec<u8>> = recv_sizes
+        .iter()
+        .map(|&s| Vec::with_capacity(s as usize))
+        .collect();
+    for round in 0..rounds {
+        let piece = |size: u64| size.saturating_sub(round * per_peer).min(per_peer) as usize;
+        let send_counts: Vec<usize> = send_sizes.iter().map(|&s| piece(s)).collect();
+        let recv_counts: Vec<usize> = recv_sizes.iter().map(|&s| piece(s)).collect();
+        // At least one byte each: two empty vectors share a dangling pointer, which MPI
+        // rejects as an aliased send and receive buffer.
+        let mut send_buf = Vec::with_capacity(send_counts.iter().sum::<usize>().max(1));
+        for (buf, &count) in send.iter().zip(&send_counts) {
+            let start = (round * per_peer) as usize;
+            if count > 0 {
+                send_buf.extend_from_slice(&buf[start..start + count]);
+            }
+        }
+        let mut recv_buf = vec![0u8; recv_counts.iter().sum::<usize>().max(1)];
+        {
+            let (sc, sd) = counts_and_displacements(&send_counts);
+            let (rc, rd) = counts_and_displacements(&recv_counts);
+            let partition = Partition::new(&send_buf[..], sc, sd);
+            let mut partition_mut = PartitionMut::new(&mut recv_buf[..], rc, rd);
+            world.all_to_all_varcount_into(&partition, &mut partition_mut);
+        }
+        let mut offset = 0;
+        for (out, &count) in recv.iter_mut().zip(&recv_counts) {
+            out.extend_from_slice(&recv_buf[offset..offset + count]);
+            offset += count;
+        }
+    }
+    recv
+}
+
+fn counts_and_displacements(counts: &[usize]) -> (Vec<Count>, Vec<Count>) {
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut at = 0usize;
+    for &c in counts {
+        displs.push(Count::try_from(at).expect("a round fits in i32"));
+        at += c;
+    }
+    let counts = counts
+        .iter()
+        .map(|&c| Count::try_from(c).expect("a round fits in i32"))
+        .collect();
+    (counts, displs)
+}

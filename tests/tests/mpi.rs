@@ -1,0 +1,201 @@
+//! The `gasket` binary under `mpirun -np 1, 2, 4` (feature `mpi`): every app equals the
+//! serial verifiers on wiki-Vote and on a generated Kronecker graph, ghost traffic is
+//! payload only, large exchanges survive chunking, and a failing rank stops the job with
+//! its own message instead of hanging.
+//!
+//! `cargo test -p gasket-tests --features mpi --test mpi` (needs openmpi-bin).
+#![cfg(feature = "mpi")]
+
+use std::path::Path;
+
+use gasket_apps::{components, pagerank, sssp};
+use gasket_datasets::Format;
+use gasket_tests::{mpirun, read_whole, shared_dataset};
+
+const NPS: [usize; 3] = [1, 2, 4];
+
+fn values(path: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (v, x) = l.split_once('\t').unwrap();
+            (v.parse().unwrap(), x.parse().unwrap())
+        })
+        .collect()
+}
+
+fn run_ok(np: usize, args: &[&str]) -> String {
+    let out = mpirun(np, args, &[]);
+    assert!(
+        out.status.success(),
+        "mpirun -np {np} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs every app on `input` with each process count and checks against the verifiers.
+fn every_app_matches_the_verifiers(input: &Path, sources: &[u64]) {
+    let graph = read_whole(input, Format::Snap);
+    let edges: Vec<(u64, u64)> = graph
+        .src
+        .iter()
+        .copied()
+        .zip(graph.dst.iter().copied())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("values.tsv");
+    let (input, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
+
+    let pr_config = pagerank::PageRankConfig::default();
+    let (pr_expect, _) = pagerank::verify(&edges, &graph.vertices, &pr_config);
+    let cc_expect = components::verify(&edges, &graph.vertices);
+    for np in NPS {
+        run_ok(np, &["pagerank", "--input", input, "-o", out_s]);
+        let got = values(&out);
+        assert_eq!(got.len(), pr_expect.len());
+        for ((v, p), (ev, ep)) in got.iter().zip(&pr_expect) {
+            assert_eq!(v, ev);
+            assert!((p - ep).abs() <= 1e-9, "np {np}, vertex {v}: {p} vs {ep}");
+        }
+
+        run_ok(np, &["cc", "--input", input, "-o", out_s]);
+        let got: Vec<(u64, u64)> = values(&out)
+            .into_iter()
+            .map(|(v, l)| (v, l as u64))
+            .collect();
+        assert_eq!(got, cc_expect, "components with np {np}");
+
+        for &source in sources {
+            let weighted: Vec<(u64, u64, f64)> = edges.iter().map(|&(s, d)| (s, d, 1.0)).collect();
+            let expect = sssp::verify(&weighted, &graph.vertices, source);
+            run_ok(
+                np,
+                &[
+                    "sssp",
+                    "--input",
+                    input,
+                    "--source",
+                    &source.to_string(),
+                    "-o",
+                    out_s,
+                ],
+            );
+            assert_eq!(values(&out), expect, "sssp from {source} with np {np}");
+        }
+    }
+}
+
+#[test]
+fn apps_on_wiki_vote_equal_the_verifiers() {
+    every_app_matches_the_verifiers(&shared_dataset("wiki-Vote.txt.gz"), &[3, 4037]);
+}
+
+#[test]
+fn apps_on_a_generated_graph_equal_the_verifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kron12.el");
+    let generated = gasket_tests::gasket(&[
+        "generate",
+        "kron",
+        "--scale",
+        "12",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(generated.status.success());
+    let first = read_whole(&path, Format::Snap).src[0];
+    every_app_matches_the_verifiers(&path, &[first]);
+}
+
+#[test]
+fn ghost_updates_are_payload_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("m.json");
+    for np in [2usize, 4] {
+        run_ok(np, &["pagerank", "--metrics", metrics.to_str().unwrap()]);
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        let ghosts = doc["partition"]["ghosts"].as_u64().unwrap();
+        let ranks = doc["per_rank_supersteps"].as_array().unwrap();
+        assert_eq!(ranks.len(), np);
+        for step in 0..doc["iterations"].as_u64().unwrap() as usize {
+            let updates: u64 = ranks
+                .iter()
+                .map(|r| r[step]["ghost_updates_sent"].as_u64().unwrap())
+                .sum();
+            let bytes: u64 = ranks
+                .iter()
+                .map(|r| r[step]["bytes_sent"].as_u64().unwrap())
+                .sum();
+            assert_eq!(updates, ghosts);
+            // 8 bytes per ghost, plus the fixed 33-byte reduction record to each peer.
+            assert_eq!(
+                bytes,
+                ghosts * 8 + 33 * (np * (np - 1)) as u64,
+                "np {np}, superstep {step}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exchanges_larger_than_one_round_are_chunked() {
+    let expect = run_ok(3, &["cc", "--top", "5"]);
+    let out = mpirun(
+        3,
+        &["cc", "--top", "5"],
+        &[("GASKET_MPI_MAX_ROUND_BYTES", "1000")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip(&String::from_utf8_lossy(&out.stdout)), strip(&expect));
+}
+
+#[test]
+fn a_failing_rank_stops_every_rank_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!("{i}\t{}\n", i + 1));
+    }
+    text.push_str("17 banana\n");
+    let path = dir.path().join("late-error.txt");
+    std::fs::write(&path, text).unwrap();
+    let out_file = dir.path().join("out.tsv");
+    for np in [2usize, 4] {
+        // The bad line is in the last rank's byte range; the other ranks wait in a
+        // collective and must be stopped, not left hanging.
+        let out = mpirun(
+            np,
+            &[
+                "pagerank",
+                "--input",
+                path.to_str().unwrap(),
+                "-o",
+                out_file.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("late-error.txt:3001") && stderr.contains("banana"),
+            "{stderr}"
+        );
+        assert!(!out_file.exists(), "no output file after a failure");
+    }
+}
+
+#[test]
+fn ranks_flag_under_mpirun_is_refused() {
+    let out = mpirun(2, &["pagerank", "--ranks", "2"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mpirun -np N"));
+}
