@@ -131,7 +131,7 @@ pub fn run_on_ranks<E, T, MakeEdges, App>(
     app: App,
 ) -> Result<Option<Collected<T>>>
 where
-    E: Wire + Send,
+    E: Wire + Send + Sync,
     T: Wire + Send,
     MakeEdges: Fn(&str, &EdgeList) -> Result<Vec<E>> + Sync,
     App: Fn(&dyn Comm, &mut LocalGraph<E>) -> Result<AppRun<T>> + Sync,

@@ -11,6 +11,9 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use rayon::prelude::*;
+
+use super::numbering::Numbering;
 use super::topology::{Csr, LocalGraph, Topology};
 use crate::comm::{Comm, CommExt};
 use crate::error::{EngineError, Result};
@@ -74,7 +77,7 @@ impl std::hash::Hasher for IdHasher {
 pub(crate) type IdMap<V> = HashMap<VertexId, V, BuildHasherDefault<IdHasher>>;
 
 /// Builds this rank's `LocalGraph`. Collective: every rank calls it with its own share.
-pub fn build_local_graph<E: Wire + Send>(
+pub fn build_local_graph<E: Wire + Send + Sync>(
     comm: &dyn Comm,
     ownership: &dyn Ownership,
     input: EdgeInput<E>,
@@ -95,41 +98,17 @@ pub fn build_local_graph<E: Wire + Send>(
     let (edges, declared) = shuffle(comm, ownership, input)?;
 
     // 2. Number owned vertices, then ghosts, each in ascending global id.
-    let mut owned: Vec<VertexId> = declared;
-    let mut ghosts: Vec<VertexId> = Vec::new();
-    for &(s, d, _) in &edges {
-        for v in [s, d] {
-            if ownership.owner(v) == me {
-                owned.push(v);
-            } else {
-                ghosts.push(v);
-            }
-        }
-    }
-    owned.sort_unstable();
-    owned.dedup();
-    ghosts.sort_unstable();
-    ghosts.dedup();
-    let num_owned = owned.len();
-    let num_local = num_owned + ghosts.len();
-    if num_local > LocalId::MAX as usize {
-        return Err(EngineError::Build(format!(
-            "rank {me} holds {num_local} vertices, more than 2^32-1 local ids: use more ranks"
-        )));
-    }
-    let mut global_ids = owned;
-    global_ids.extend_from_slice(&ghosts);
-    let mut local_of: IdMap<LocalId> = IdMap::default();
-    local_of.reserve(num_local);
-    for (l, &g) in global_ids.iter().enumerate() {
-        local_of.insert(g, l as LocalId);
-    }
+    let numbering = Numbering::new(me, ownership, &edges, &declared)?;
+    drop(declared);
+    let num_owned = numbering.num_owned;
+    let local_of = |g: VertexId| numbering.local(g).expect("every endpoint is numbered");
+    let ghosts = &numbering.global_ids[num_owned..];
     let ghost_owner: Vec<usize> = ghosts.iter().map(|&g| ownership.owner(g)).collect();
 
     // 3. CSRs. Edges with an owned source come first, in out-CSR order.
     let local_edges: Vec<(LocalId, LocalId, E)> = edges
-        .into_iter()
-        .map(|(s, d, e)| (local_of[&s], local_of[&d], e))
+        .into_par_iter()
+        .map(|(s, d, e)| (local_of(s), local_of(d), e))
         .collect();
     let (out_csr, in_csr, in_edge_ids, edge_data) = build_csrs::<E>(num_owned, local_edges);
 
@@ -143,7 +122,10 @@ pub fn build_local_graph<E: Wire + Send>(
     let requests: Vec<Vec<u8>> = ghosts_by_owner
         .iter()
         .map(|ls| {
-            let gids: Vec<VertexId> = ls.iter().map(|&l| global_ids[l as usize]).collect();
+            let gids: Vec<VertexId> = ls
+                .iter()
+                .map(|&l| numbering.global_ids[l as usize])
+                .collect();
             encode_all(&gids)
         })
         .collect();
@@ -154,7 +136,7 @@ pub fn build_local_graph<E: Wire + Send>(
             decode_all::<VertexId>(bytes)
                 .into_iter()
                 .map(|g| {
-                    let l = local_of[&g];
+                    let l = local_of(g);
                     debug_assert!((l as usize) < num_owned, "mirror of a vertex I do not own");
                     l
                 })
@@ -170,7 +152,7 @@ pub fn build_local_graph<E: Wire + Send>(
             rank: me,
             num_ranks: n_ranks,
             num_owned,
-            global_ids,
+            global_ids: numbering.global_ids,
             ghost_owner,
             ghost_slot,
             in_csr,
@@ -295,8 +277,10 @@ fn build_csrs<E>(num_owned: usize, edges: Vec<(LocalId, LocalId, E)>) -> Csrs<E>
         }
         edge_slot.push((id, e));
     }
-    // Place edge data by id (a permutation).
-    edge_slot.sort_unstable_by_key(|&(id, _)| id);
+    // Place edge data by id (a permutation; nothing to place for zero-sized data).
+    if std::mem::size_of::<E>() != 0 {
+        edge_slot.sort_unstable_by_key(|&(id, _)| id);
+    }
     let edge_data: Vec<E> = edge_slot.into_iter().map(|(_, e)| e).collect();
     (
         Csr {

@@ -17,6 +17,7 @@
 //! payload bytes.
 
 mod build;
+mod numbering;
 mod topology;
 
 pub(crate) use build::IdMap;

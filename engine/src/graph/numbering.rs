@@ -1,0 +1,152 @@
+//! Numbering a rank's vertices: owned vertices `0..num_owned` in ascending global id, then
+//! ghosts in ascending global id, and the global -> local lookup the build needs for every
+//! edge endpoint.
+//!
+//! When the global ids are dense enough (the largest id is within a small factor of the
+//! number of endpoints, as in generated graphs and most SNAP files), a direct table indexed
+//! by global id replaces both the sort of all endpoints and the hash map: one sequential
+//! marking pass, one scan, and O(1) lookups without hashing. Otherwise endpoints are sorted
+//! (in parallel) and looked up in a hash map.
+
+use rayon::prelude::*;
+
+use super::build::IdMap;
+use crate::error::{EngineError, Result};
+use crate::ids::{LocalId, Rank, VertexId};
+use crate::ownership::Ownership;
+
+/// Above this many table slots per endpoint (plus a fixed allowance), ids count as sparse.
+const DENSE_SLOTS_PER_ENDPOINT: u64 = 4;
+const DENSE_ALLOWANCE: u64 = 1 << 20;
+const ABSENT: LocalId = LocalId::MAX;
+
+enum Lookup {
+    Dense(Vec<LocalId>),
+    Hashed(IdMap<LocalId>),
+}
+
+/// The local numbering of one rank's vertices.
+pub(crate) struct Numbering {
+    pub(crate) global_ids: Vec<VertexId>,
+    pub(crate) num_owned: usize,
+    lookup: Lookup,
+}
+
+impl Numbering {
+    /// Numbers the endpoints of `edges` and the `declared` vertices.
+    pub(crate) fn new<E: Sync>(
+        me: Rank,
+        ownership: &dyn Ownership,
+        edges: &[(VertexId, VertexId, E)],
+        declared: &[VertexId],
+    ) -> Result<Self> {
+        let endpoints = 2 * edges.len() as u64 + declared.len() as u64;
+        let max_id = edges
+            .par_iter()
+            .map(|&(s, d, _)| s.max(d))
+            .max()
+            .into_iter()
+            .chain(declared.iter().copied())
+            .max();
+        let Some(max_id) = max_id else {
+            return Ok(Numbering {
+                global_ids: Vec::new(),
+                num_owned: 0,
+                lookup: Lookup::Dense(Vec::new()),
+            });
+        };
+        let dense = max_id < u64::from(ABSENT)
+            && max_id < endpoints * DENSE_SLOTS_PER_ENDPOINT + DENSE_ALLOWANCE;
+        let numbering = if dense {
+            Self::dense(me, ownership, edges, declared, max_id as usize)
+        } else {
+            Self::hashed(me, ownership, edges, declared)
+        };
+        if numbering.global_ids.len() >= ABSENT as usize {
+            return Err(EngineError::Build(format!(
+                "rank {me} holds {} vertices, more than 2^32-2 local ids: use more ranks",
+                numbering.global_ids.len()
+            )));
+        }
+        Ok(numbering)
+    }
+
+    fn dense<E>(
+        me: Rank,
+        ownership: &dyn Ownership,
+        edges: &[(VertexId, VertexId, E)],
+        declared: &[VertexId],
+        max_id: usize,
+    ) -> Self {
+        let mut table = vec![ABSENT; max_id + 1];
+        for &(s, d, _) in edges {
+            table[s as usize] = 0;
+            table[d as usize] = 0;
+        }
+        for &v in declared {
+            table[v as usize] = 0;
+        }
+        let mut owned = Vec::new();
+        let mut ghosts = Vec::new();
+        for (g, slot) in table.iter().enumerate() {
+            if *slot != ABSENT {
+                let g = g as VertexId;
+                if ownership.owner(g) == me {
+                    owned.push(g);
+                } else {
+                    ghosts.push(g);
+                }
+            }
+        }
+        let num_owned = owned.len();
+        let mut global_ids = owned;
+        global_ids.extend_from_slice(&ghosts);
+        for (l, &g) in global_ids.iter().enumerate() {
+            table[g as usize] = l as LocalId;
+        }
+        Numbering {
+            global_ids,
+            num_owned,
+            lookup: Lookup::Dense(table),
+        }
+    }
+
+    fn hashed<E: Sync>(
+        me: Rank,
+        ownership: &dyn Ownership,
+        edges: &[(VertexId, VertexId, E)],
+        declared: &[VertexId],
+    ) -> Self {
+        let mut ids: Vec<VertexId> = edges
+            .par_iter()
+            .flat_map_iter(|&(s, d, _)| [s, d])
+            .chain(declared.par_iter().copied())
+            .collect();
+        ids.par_sort_unstable();
+        ids.dedup();
+        let (owned, ghosts): (Vec<VertexId>, Vec<VertexId>) =
+            ids.into_iter().partition(|&g| ownership.owner(g) == me);
+        let num_owned = owned.len();
+        let mut global_ids = owned;
+        global_ids.extend_from_slice(&ghosts);
+        let mut map = IdMap::default();
+        map.reserve(global_ids.len());
+        for (l, &g) in global_ids.iter().enumerate() {
+            map.insert(g, l as LocalId);
+        }
+        Numbering {
+            global_ids,
+            num_owned,
+            lookup: Lookup::Hashed(map),
+        }
+    }
+
+    /// The local id of a vertex this rank holds.
+    #[inline]
+    pub(crate) fn local(&self, g: VertexId) -> Option<LocalId> {
+        match &self.lookup {
+            Lookup::Dense(table) => table.get(g as usize).copied().filter(|&l| l != ABSENT),
+            Lookup::Hashed(map) => map.get(&g).copied(),
+        }
+    }
+}
