@@ -319,6 +319,33 @@ mod tests {
     }
 
     #[test]
+    fn sparse_ids_take_the_hashed_path_with_the_same_result() {
+        let far = 1u64 << 40;
+        let shift = |input: EdgeInput<u32>| EdgeInput {
+            src: input.src.iter().map(|v| v + far).collect(),
+            dst: input.dst.iter().map(|v| v + far).collect(),
+            data: input.data,
+            vertices: input.vertices.iter().map(|v| v + far).collect(),
+        };
+        let g = build_local_graph(
+            &crate::SingleComm,
+            &HashOwnership::new(1),
+            shift(triangle_plus_tail()),
+        )
+        .unwrap();
+        let expect: Vec<u64> = [1, 2, 3, 4, 9].iter().map(|v| v + far).collect();
+        assert_eq!(g.global_ids(), &expect[..]);
+        let three = g.owned_local_id(3 + far).unwrap();
+        let outs: Vec<u64> = g
+            .out_csr()
+            .row(three)
+            .iter()
+            .map(|&l| g.global_id(l))
+            .collect();
+        assert_eq!(outs, vec![1 + far, 4 + far]);
+    }
+
+    #[test]
     fn every_rank_sees_all_edges_of_its_owned_vertices() {
         for n in 1..=4 {
             let graphs = ThreadComm::run(n, |comm| -> Result<_> {
