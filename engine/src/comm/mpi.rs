@@ -132,8 +132,10 @@ impl Comm for MpiComm {
         self.size
     }
 
-    fn all_to_all_v(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+    fn all_to_all_v(&self, mut send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
         assert_eq!(send.len(), self.size, "one buffer per rank");
+        // This rank's own buffer is moved, not copied through MPI.
+        let own = std::mem::take(&mut send[self.rank]);
         for (peer, buf) in send.iter().enumerate() {
             if peer != self.rank && !buf.is_empty() {
                 self.bytes_sent
@@ -141,7 +143,9 @@ impl Comm for MpiComm {
                 self.messages_sent.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.call(|reply| Request::AllToAllV(send, reply))
+        let mut recv = self.call(|reply| Request::AllToAllV(send, reply))?;
+        recv[self.rank] = own;
+        Ok(recv)
     }
 
     fn stats(&self) -> CommStats {
