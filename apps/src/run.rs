@@ -11,7 +11,9 @@ use std::time::Instant;
 use gasket_datasets::{EdgeList, Format, bundled, read_graph, read_graph_bytes};
 use gasket_engine::prelude::*;
 use gasket_engine::{RunSummary, SuperstepMetrics};
-use gasket_partitioning::{Hash, Partitioner, QualityReport, quality};
+use gasket_partitioning::{
+    DEFAULT_IMBALANCE, Hash, PartitionRequest, Partitioner, QualityReport, quality,
+};
 
 use crate::{AppError, Result};
 
@@ -144,8 +146,15 @@ where
         let read_seconds = t_read.elapsed().as_secs_f64();
 
         let t_build = Instant::now();
+        let request = PartitionRequest {
+            src: &edges.src,
+            dst: &edges.dst,
+            vertices: &edges.vertices,
+            parts: comm.size(),
+            imbalance: DEFAULT_IMBALANCE,
+        };
         let ownership = Hash
-            .partition(comm, &edges.src, &edges.dst)
+            .partition(comm, &request)
             .map_err(|e| AppError::Config(e.to_string()))?;
         let input = EdgeInput {
             src: edges.src,
