@@ -9,9 +9,11 @@
 //! expectation, and every rank can compute any owner locally.
 #![warn(missing_docs)]
 
+mod partition_file;
 mod quality;
 
-pub use quality::{QualityReport, quality};
+pub use partition_file::{read_partition_file, write_partition_file};
+pub use quality::{QualityReport, predict_quality, quality};
 
 use gasket_engine::{Comm, EngineError, HashOwnership, Ownership, VertexId};
 
@@ -24,6 +26,24 @@ pub enum PartitionError {
     /// The request cannot be satisfied.
     #[error("partitioning: {0}")]
     Invalid(String),
+    /// A partition file cannot be read.
+    #[error("cannot read partition file {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A partition file does not fit the graph.
+    #[error("{}:{line}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// 1-based line number (0 when the problem is the whole file).
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Default balance tolerance: the largest part may hold 5% more than the mean.
