@@ -64,6 +64,10 @@ pub enum Generator {
     Kronecker,
     /// Uniform endpoints: binomial degrees.
     Uniform,
+    /// A 2D grid of `2^(scale/2)` rows by `2^(scale - scale/2)` columns, vertex ids
+    /// row-major, every grid edge in both directions (no randomness; the edge factor and
+    /// seed are ignored). The planar reference case for partitioners.
+    Grid,
 }
 
 impl Generator {
@@ -72,6 +76,7 @@ impl Generator {
         match self {
             Generator::Kronecker => "kron",
             Generator::Uniform => "uniform",
+            Generator::Grid => "grid",
         }
     }
 }
@@ -85,15 +90,16 @@ impl fmt::Display for Generator {
 impl FromStr for Generator {
     type Err = UnknownName;
 
-    /// Accepts `kron` (or `kronecker`) and `uniform`, ignoring case.
+    /// Accepts `kron` (or `kronecker`), `uniform` and `grid`, ignoring case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "kron" | "kronecker" => Ok(Generator::Kronecker),
             "uniform" => Ok(Generator::Uniform),
+            "grid" => Ok(Generator::Grid),
             _ => Err(UnknownName {
                 what: "generator",
                 name: s.to_string(),
-                expected: "kron or uniform",
+                expected: "kron, uniform or grid",
             }),
         }
     }
@@ -163,7 +169,35 @@ pub fn num_vertices(cfg: &GeneratorConfig) -> u64 {
 /// When the configuration fails [`GeneratorConfig::validate`].
 pub fn num_edges(cfg: &GeneratorConfig) -> u64 {
     cfg.assert_valid();
-    u64::from(cfg.edge_factor) << cfg.scale
+    match cfg.kind {
+        Generator::Grid => {
+            let (rows, cols) = grid_shape(cfg.scale);
+            2 * (rows * (cols - 1) + (rows - 1) * cols)
+        }
+        _ => u64::from(cfg.edge_factor) << cfg.scale,
+    }
+}
+
+/// Rows and columns of the grid of `2^scale` vertices.
+fn grid_shape(scale: u32) -> (u64, u64) {
+    (1 << (scale / 2), 1 << (scale - scale / 2))
+}
+
+/// Grid edge `k`: edges `2e` and `2e + 1` are the two directions of undirected grid edge
+/// `e`; horizontal edges come first, row by row, then vertical ones.
+fn grid_edge(scale: u32, k: u64) -> (u64, u64) {
+    let (rows, cols) = grid_shape(scale);
+    let e = k / 2;
+    let horizontal = rows * (cols - 1);
+    let (u, v) = if e < horizontal {
+        let (r, c) = (e / (cols - 1), e % (cols - 1));
+        (r * cols + c, r * cols + c + 1)
+    } else {
+        let e = e - horizontal;
+        let (r, c) = (e / cols, e % cols);
+        (r * cols + c, (r + 1) * cols + c)
+    };
+    if k % 2 == 0 { (u, v) } else { (v, u) }
 }
 
 /// The bijection of `[0, 2^scale)` that hides the Kronecker structure in the ids.
@@ -255,6 +289,7 @@ impl Plan {
         match self.kind {
             Generator::Kronecker => u64::from(self.scale.div_ceil(2)),
             Generator::Uniform => 2,
+            Generator::Grid => 0,
         }
     }
 
@@ -304,6 +339,7 @@ impl Plan {
                     out.push((self.scramble.apply(u), self.scramble.apply(v)));
                 }
             }
+            Generator::Grid => out.extend((lo..hi).map(|k| grid_edge(self.scale, k))),
             Generator::Uniform => {
                 for _ in lo..hi {
                     let u = rng.next_u64() & self.mask;
@@ -454,6 +490,30 @@ fn push_decimal(out: &mut Vec<u8>, mut x: u64) {
         }
     }
     out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    #[test]
+    fn grid_has_every_neighbour_pair_in_both_directions() {
+        let cfg = GeneratorConfig::new(Generator::Grid, 4); // 4 x 4
+        let mut edges = edges_range(&cfg, 0, num_edges(&cfg));
+        assert_eq!(edges.len(), 48);
+        edges.sort_unstable();
+        edges.dedup();
+        assert_eq!(edges.len(), 48, "no duplicates");
+        for (u, v) in edges {
+            let (ru, cu, rv, cv) = (u / 4, u % 4, v / 4, v % 4);
+            assert_eq!(
+                ru.abs_diff(rv) + cu.abs_diff(cv),
+                1,
+                "{u} -> {v} are grid neighbours"
+            );
+        }
+        assert_eq!("grid".parse::<Generator>().unwrap(), Generator::Grid);
+    }
 }
 
 #[cfg(test)]
