@@ -13,12 +13,16 @@ use gasket_datasets::Format;
 use gasket_datasets::generate::{
     DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list,
 };
-use gasket_engine::{Backend, VertexId};
+use gasket_engine::{Backend, Comm, VertexId};
+use gasket_partitioning::{
+    DEFAULT_IMBALANCE, Method, PartitionRequest, all_vertex_ids, partitioner, predict_quality,
+    write_partition_file,
+};
 
 use crate::components::{self, ComponentsConfig};
 use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
-use crate::run::{Collected, GraphSource, no_edge_data, run_on_ranks};
+use crate::run::{Collected, GraphSource, Placement, no_edge_data, run_on_ranks};
 use crate::sssp::{self, SsspConfig};
 use crate::{AppError, Result};
 
@@ -67,6 +71,8 @@ pub enum Command {
     },
     /// Generate a synthetic graph as a SNAP edge list.
     Generate(GenerateArgs),
+    /// Partition a graph into K parts, write a gpmetis partition file, report the cut.
+    Partition(PartitionArgs),
 }
 
 /// Options shared by the graph apps.
@@ -95,12 +101,78 @@ pub struct CommonArgs {
     /// Write per-superstep, per-rank figures here as JSON.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// How vertices are assigned to ranks: hash, range, ldg, fennel or metis.
+    #[arg(long, default_value_t = Method::Hash, conflicts_with = "partition_file")]
+    pub partition: Method,
+    /// Assign vertices to ranks from a partition file (gpmetis format: line i = part of
+    /// the i-th smallest vertex id; see `gasket partition`).
+    #[arg(long)]
+    pub partition_file: Option<PathBuf>,
+    /// Balance tolerance of the partitioner: largest part / mean part.
+    #[arg(long, default_value_t = DEFAULT_IMBALANCE)]
+    pub imbalance: f64,
+}
+
+impl CommonArgs {
+    /// The placement these options ask for.
+    pub fn placement(&self) -> Result<Placement> {
+        check_imbalance(self.imbalance)?;
+        Ok(match &self.partition_file {
+            Some(path) => Placement::File(path.clone()),
+            None => Placement::Method {
+                method: self.partition,
+                imbalance: self.imbalance,
+            },
+        })
+    }
+}
+
+fn check_imbalance(imbalance: f64) -> Result<()> {
+    if imbalance.is_nan() || imbalance < 1.0 {
+        return Err(AppError::Config(format!(
+            "--imbalance must be at least 1.0 (largest part / mean part), got {imbalance}"
+        )));
+    }
+    Ok(())
+}
+
+/// `gasket partition` options.
+#[derive(Debug, Clone, Args)]
+pub struct PartitionArgs {
+    /// Input graph (as for the apps; default: the bundled wiki-Vote graph).
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Input format (default: from the file name).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// Number of parts K.
+    #[arg(long)]
+    pub parts: usize,
+    /// hash, range, ldg, fennel or metis.
+    #[arg(long, default_value_t = Method::Hash)]
+    pub method: Method,
+    /// Balance tolerance: largest part / mean part.
+    #[arg(long, default_value_t = DEFAULT_IMBALANCE)]
+    pub imbalance: f64,
+    /// Write the partition file here (gpmetis format: line i = part of the i-th smallest
+    /// vertex id).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Print the full quality report (default: a one-line summary).
+    #[arg(long)]
+    pub report: bool,
+    /// Vertex-data size in bytes for the predicted traffic per superstep.
+    #[arg(long, default_value_t = 8)]
+    pub vertex_bytes: usize,
+    /// Ranks (threads) reading the input and running the partitioner.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub ranks: u32,
 }
 
 /// `gasket generate` options.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
-    /// kron (Graph500 Kronecker, A=0.57, B=C=0.19) or uniform.
+    /// kron (Graph500 Kronecker, A=0.57, B=C=0.19), uniform, or grid (2D, row-major ids).
     pub kind: Generator,
     /// 2^scale vertices.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=40))]
@@ -168,6 +240,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             let Some(out) = run_on_ranks(
                 backend(common)?,
                 &source,
+                &common.placement()?,
                 progress,
                 no_edge_data,
                 |comm, g| pagerank::run(config, comm, g, progress),
@@ -189,6 +262,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             let Some(out) = run_on_ranks(
                 backend(common)?,
                 &source,
+                &common.placement()?,
                 progress,
                 no_edge_data,
                 |comm, g| components::run(config, comm, g, progress),
@@ -215,6 +289,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             let Some(out) = run_on_ranks(
                 backend(common)?,
                 &source,
+                &common.placement()?,
                 progress,
                 |name, edges| {
                     let w = edges
@@ -252,6 +327,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             }
             finish(common, "sssp", &source, &out)
         }
+        Command::Partition(args) => partition(args, progress),
         Command::Generate(args) => {
             let cfg = GeneratorConfig {
                 kind: args.kind,
@@ -351,7 +427,8 @@ fn finish<T: std::fmt::Display>(
             "iterations": out.summary.iterations,
             "stopped_because": out.summary.stopped_because,
             "partition": {
-                "method": "hash",
+                "method": common.placement()?.name(),
+                "seconds": out.partition_seconds,
                 "edge_cut_fraction": out.partition.edge_cut_fraction,
                 "vertex_balance": out.partition.vertex_balance,
                 "edge_balance": out.partition.edge_balance,
@@ -364,6 +441,98 @@ fn finish<T: std::fmt::Display>(
             serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
             std::io::Write::write_all(w, b"\n")
         })?;
+    }
+    Ok(())
+}
+
+/// `gasket partition`: computes a K-way partition on `--ranks` thread ranks (or MPI ranks),
+/// writes the partition file from rank 0 and prints the predicted quality.
+fn partition(args: &PartitionArgs, progress: bool) -> Result<()> {
+    check_imbalance(args.imbalance)?;
+    gasket_partitioning::check_parts(args.parts)?;
+    let source = GraphSource::new(args.input.clone(), args.format);
+    let backend = if gasket_engine::comm::launched_by_mpirun() {
+        Backend::Mpi
+    } else {
+        Backend::Threads(args.ranks as usize)
+    };
+    let per_rank = |comm: &dyn Comm| -> Result<Option<String>> {
+        let edges = source.read(comm)?;
+        let request = PartitionRequest {
+            src: &edges.src,
+            dst: &edges.dst,
+            vertices: &edges.vertices,
+            parts: args.parts,
+            imbalance: args.imbalance,
+        };
+        let ids = all_vertex_ids(comm, &request)?;
+        if args.parts > ids.len() {
+            return Err(AppError::Config(format!(
+                "--parts {} is more than the {} vertices of {}",
+                args.parts,
+                ids.len(),
+                source.name()
+            )));
+        }
+        let t = std::time::Instant::now();
+        let ownership = partitioner(args.method).partition(comm, &request)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let q = predict_quality(comm, &request, ownership.as_ref())?;
+        if comm.rank() != 0 {
+            return Ok(None);
+        }
+        if progress {
+            tracing::info!(
+                "{} partition of {} into {} parts in {seconds:.3}s",
+                args.method,
+                source.name(),
+                args.parts
+            );
+        }
+        if let Some(path) = &args.output {
+            write_partition_file(path, &ids, |v| ownership.owner(v)).map_err(|source| {
+                AppError::Output {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        }
+        let bytes = q.bytes_per_superstep(args.vertex_bytes);
+        Ok(Some(if args.report {
+            format!(
+                "# {method} partition of {name}: {parts} parts, {n} vertices, {seconds:.3}s\n\
+                 edge_cut_fraction\t{:.6}\n\
+                 vertex_balance\t{:.4}\n\
+                 edge_balance\t{:.4}\n\
+                 replication_factor\t{:.4}\n\
+                 ghosts\t{}\n\
+                 bytes_per_superstep\t{bytes}\t(all vertices changing, {vb}-byte vertex data)",
+                q.edge_cut_fraction,
+                q.vertex_balance,
+                q.edge_balance,
+                q.replication_factor,
+                q.ghosts,
+                method = args.method,
+                name = source.name(),
+                parts = args.parts,
+                n = ids.len(),
+                vb = args.vertex_bytes,
+            )
+        } else {
+            format!(
+                "{} partition into {} parts: edge cut {:.2}%, vertex balance {:.3}, replication {:.3}, \
+                 {bytes} bytes per superstep",
+                args.method,
+                args.parts,
+                100.0 * q.edge_cut_fraction,
+                q.vertex_balance,
+                q.replication_factor
+            )
+        }))
+    };
+    let results = gasket_engine::launch(backend, per_rank)?;
+    if let Some(text) = results.into_iter().flatten().next() {
+        println!("{text}");
     }
     Ok(())
 }

@@ -15,6 +15,9 @@ pub enum AppError {
     /// The engine failed (configuration, build limits, a lost rank).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Partitioning failed or a partition file does not fit the graph.
+    #[error(transparent)]
+    Partition(#[from] gasket_partitioning::PartitionError),
     /// An option is out of range or does not fit the graph.
     #[error("{0}")]
     Config(String),
@@ -33,6 +36,7 @@ impl RankFailure for AppError {
         match self {
             AppError::Engine(e) => e.is_peer_lost(),
             AppError::Dataset(DatasetError::Engine(e)) => e.is_peer_lost(),
+            AppError::Partition(gasket_partitioning::PartitionError::Engine(e)) => e.is_peer_lost(),
             _ => false,
         }
     }

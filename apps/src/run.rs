@@ -12,10 +12,11 @@ use gasket_datasets::{EdgeList, Format, bundled, read_graph, read_graph_bytes};
 use gasket_engine::prelude::*;
 use gasket_engine::{RunSummary, SuperstepMetrics};
 use gasket_partitioning::{
-    DEFAULT_IMBALANCE, Hash, PartitionRequest, Partitioner, QualityReport, quality,
+    DEFAULT_IMBALANCE, Method, PartitionRequest, QualityReport, all_vertex_ids, partitioner,
+    quality, read_partition_file,
 };
 
-use crate::{AppError, Result};
+use crate::Result;
 
 /// One rank's outcome of an app: its owned vertices' values and the engine's figures.
 #[derive(Debug, Clone)]
@@ -51,6 +52,65 @@ pub fn run_program<P: VertexProgram, T>(
         summary,
         metrics: engine.metrics().to_vec(),
     })
+}
+
+/// How vertices are assigned to ranks.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// Computed by a partitioner with a balance tolerance.
+    Method {
+        /// The partitioner.
+        method: Method,
+        /// Max part load / mean part load.
+        imbalance: f64,
+    },
+    /// Read from a gpmetis-format partition file (one part per vertex, ascending id).
+    File(PathBuf),
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement::Method {
+            method: Method::Hash,
+            imbalance: DEFAULT_IMBALANCE,
+        }
+    }
+}
+
+impl Placement {
+    /// A name for logs and metrics.
+    pub fn name(&self) -> String {
+        match self {
+            Placement::Method { method, .. } => method.to_string(),
+            Placement::File(path) => format!("file {}", path.display()),
+        }
+    }
+
+    /// The vertex -> rank map for `comm.size()` ranks (collective).
+    pub fn ownership(
+        &self,
+        comm: &dyn Comm,
+        edges: &EdgeList,
+    ) -> Result<Box<dyn gasket_engine::Ownership>> {
+        let imbalance = match self {
+            Placement::Method { imbalance, .. } => *imbalance,
+            Placement::File(_) => DEFAULT_IMBALANCE,
+        };
+        let request = PartitionRequest {
+            src: &edges.src,
+            dst: &edges.dst,
+            vertices: &edges.vertices,
+            parts: comm.size(),
+            imbalance,
+        };
+        Ok(match self {
+            Placement::Method { method, .. } => partitioner(*method).partition(comm, &request)?,
+            Placement::File(path) => {
+                let ids = all_vertex_ids(comm, &request)?;
+                Box::new(read_partition_file(path, &ids, comm.size())?)
+            }
+        })
+    }
 }
 
 /// Where the graph comes from.
@@ -116,8 +176,10 @@ pub struct Collected<T> {
     pub num_edges: u64,
     /// Seconds reading the input.
     pub read_seconds: f64,
-    /// Seconds building the distributed graph.
+    /// Seconds building the distributed graph (including partitioning).
     pub build_seconds: f64,
+    /// Seconds computing the vertex -> rank map (part of `build_seconds`).
+    pub partition_seconds: f64,
     /// The edge cut's figures.
     pub partition: QualityReport,
 }
@@ -128,6 +190,7 @@ pub struct Collected<T> {
 pub fn run_on_ranks<E, T, MakeEdges, App>(
     backend: Backend,
     source: &GraphSource,
+    placement: &Placement,
     progress: bool,
     edge_data: MakeEdges,
     app: App,
@@ -146,16 +209,8 @@ where
         let read_seconds = t_read.elapsed().as_secs_f64();
 
         let t_build = Instant::now();
-        let request = PartitionRequest {
-            src: &edges.src,
-            dst: &edges.dst,
-            vertices: &edges.vertices,
-            parts: comm.size(),
-            imbalance: DEFAULT_IMBALANCE,
-        };
-        let ownership = Hash
-            .partition(comm, &request)
-            .map_err(|e| AppError::Config(e.to_string()))?;
+        let ownership = placement.ownership(comm, &edges)?;
+        let partition_seconds = t_build.elapsed().as_secs_f64();
         let input = EdgeInput {
             src: edges.src,
             dst: edges.dst,
@@ -169,8 +224,10 @@ where
         if log {
             tracing::info!(
                 "graph: {num_vertices} vertices, {num_edges} edges, read in {read_seconds:.3}s; \
-                 built on {} rank(s) in {build_seconds:.3}s (edge cut {:.1}%, replication {:.2})",
+                 built on {} rank(s) in {build_seconds:.3}s ({} partitioning {partition_seconds:.3}s, \
+                 edge cut {:.1}%, replication {:.2})",
                 comm.size(),
+                placement.name(),
                 100.0 * partition.edge_cut_fraction,
                 partition.replication_factor
             );
@@ -201,6 +258,7 @@ where
                 num_edges,
                 read_seconds,
                 build_seconds,
+                partition_seconds,
                 partition,
             }
         }))

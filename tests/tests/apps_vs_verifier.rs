@@ -3,7 +3,7 @@
 
 use gasket_apps::components::{self, ComponentsConfig};
 use gasket_apps::pagerank::{self, Dangling, PageRankConfig};
-use gasket_apps::run::{GraphSource, no_edge_data, run_on_ranks};
+use gasket_apps::run::{GraphSource, Placement, no_edge_data, run_on_ranks};
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
 use gasket_engine::Backend;
@@ -36,6 +36,7 @@ fn pagerank_matches_the_serial_verifier() {
             let out = run_on_ranks(
                 Backend::Threads(ranks),
                 &wiki_vote(),
+                &Placement::default(),
                 false,
                 no_edge_data,
                 |c, g| pagerank::run(&config, c, g, false),
@@ -75,6 +76,7 @@ fn components_match_union_find() {
         let out = run_on_ranks(
             Backend::Threads(ranks),
             &wiki_vote(),
+            &Placement::default(),
             false,
             no_edge_data,
             |c, g| components::run(&ComponentsConfig::default(), c, g, false),
@@ -99,6 +101,7 @@ fn sssp_matches_dijkstra() {
             let out = run_on_ranks(
                 Backend::Threads(ranks),
                 &wiki_vote(),
+                &Placement::default(),
                 false,
                 |_, e| Ok(vec![1.0; e.len()]),
                 |c, g| sssp::run(&config, source, c, g, false),

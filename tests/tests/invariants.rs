@@ -2,7 +2,7 @@
 //! checked on 1, 2 and 4 thread ranks.
 
 use gasket_apps::components::{self, ComponentsConfig};
-use gasket_apps::run::{GraphSource, no_edge_data, run_on_ranks};
+use gasket_apps::run::{GraphSource, Placement, no_edge_data, run_on_ranks};
 use gasket_datasets::Format;
 use gasket_engine::prelude::*;
 use gasket_tests::{MemGraph, on_ranks, read_whole, run_in_memory, shared_dataset};
@@ -226,6 +226,7 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
         let out = run_on_ranks(
             Backend::Threads(ranks),
             &source,
+            &Placement::default(),
             false,
             no_edge_data,
             |c, g| components::run(&ComponentsConfig::default(), c, g, false),
@@ -247,6 +248,7 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
         let pr = run_on_ranks(
             Backend::Threads(ranks),
             &source,
+            &Placement::default(),
             false,
             no_edge_data,
             |c, g| gasket_apps::pagerank::run(&Default::default(), c, g, false),
