@@ -9,11 +9,23 @@
 //! expectation, and every rank can compute any owner locally.
 #![warn(missing_docs)]
 
+mod method;
+#[cfg(feature = "metis")]
+mod metis;
+#[cfg(not(feature = "metis"))]
+#[path = "metis_stub.rs"]
+mod metis;
 mod partition_file;
 mod quality;
+mod range;
+mod streaming;
 
+pub use method::{Method, ParseMethodError, partitioner};
+pub use metis::Metis;
 pub use partition_file::{read_partition_file, write_partition_file};
 pub use quality::{QualityReport, predict_quality, quality};
+pub use range::Range;
+pub use streaming::{DEFAULT_CHUNK, Fennel, Ldg};
 
 use gasket_engine::{Comm, EngineError, HashOwnership, Ownership, VertexId};
 

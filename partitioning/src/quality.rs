@@ -74,77 +74,6 @@ pub fn quality(comm: &dyn Comm, topo: &Topology) -> Result<QualityReport, Engine
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gasket_engine::{EdgeInput, HashOwnership, ThreadComm, build_local_graph};
-
-    #[test]
-    fn one_rank_has_no_cut_and_two_ranks_report_consistent_figures() {
-        // A directed 4-cycle.
-        let input = || EdgeInput {
-            src: vec![0, 1, 2, 3],
-            dst: vec![1, 2, 3, 0],
-            data: vec![(); 4],
-            vertices: vec![],
-        };
-        for n in [1usize, 2, 4] {
-            let reports = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
-                let mine = if comm.rank() == 0 {
-                    input()
-                } else {
-                    EdgeInput::default()
-                };
-                let g = build_local_graph(&comm, &HashOwnership::new(n), mine)?;
-                let cut_here: u64 = (0..g.num_owned() as LocalId)
-                    .map(|v| {
-                        g.out_csr()
-                            .row(v)
-                            .iter()
-                            .filter(|&&d| !g.is_owned(d))
-                            .count() as u64
-                    })
-                    .sum();
-                Ok((quality(&comm, g.topology())?, cut_here))
-            })
-            .unwrap();
-            let cut: u64 = reports.iter().map(|(_, c)| c).sum();
-            let r = reports[0].0;
-            assert!(
-                reports.iter().all(|(q, _)| *q == r),
-                "same report on every rank"
-            );
-            assert_eq!(r.edge_cut_fraction, cut as f64 / 4.0);
-            // The prediction from the edge list agrees with the built graphs.
-            let predicted = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
-                let mine = if comm.rank() == 0 {
-                    input()
-                } else {
-                    EdgeInput::default()
-                };
-                let request = crate::PartitionRequest {
-                    src: &mine.src,
-                    dst: &mine.dst,
-                    vertices: &mine.vertices,
-                    parts: n,
-                    imbalance: 1.05,
-                };
-                predict_quality(&comm, &request, &HashOwnership::new(n))
-            })
-            .unwrap();
-            assert!(predicted.iter().all(|p| *p == r), "{predicted:?} vs {r:?}");
-            if n == 1 {
-                assert_eq!(r.replication_factor, 1.0);
-                assert_eq!(r.ghosts, 0);
-                assert_eq!(r.vertex_balance, 1.0);
-            } else {
-                assert!(r.replication_factor >= 1.0);
-                assert_eq!(r.bytes_per_superstep(8), r.ghosts * 8);
-            }
-        }
-    }
-}
-
 /// Predicts the figures of cutting the graph of `request` with `ownership` into
 /// `ownership.num_ranks()` parts, without building it (collective; every rank passes its
 /// own share of the edges and gets the same report).
@@ -225,4 +154,75 @@ pub fn predict_quality(
         replication_factor: (ids.len() as u64 + ghosts) as f64 / ids.len().max(1) as f64,
         ghosts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gasket_engine::{EdgeInput, HashOwnership, ThreadComm, build_local_graph};
+
+    #[test]
+    fn one_rank_has_no_cut_and_two_ranks_report_consistent_figures() {
+        // A directed 4-cycle.
+        let input = || EdgeInput {
+            src: vec![0, 1, 2, 3],
+            dst: vec![1, 2, 3, 0],
+            data: vec![(); 4],
+            vertices: vec![],
+        };
+        for n in [1usize, 2, 4] {
+            let reports = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
+                let mine = if comm.rank() == 0 {
+                    input()
+                } else {
+                    EdgeInput::default()
+                };
+                let g = build_local_graph(&comm, &HashOwnership::new(n), mine)?;
+                let cut_here: u64 = (0..g.num_owned() as LocalId)
+                    .map(|v| {
+                        g.out_csr()
+                            .row(v)
+                            .iter()
+                            .filter(|&&d| !g.is_owned(d))
+                            .count() as u64
+                    })
+                    .sum();
+                Ok((quality(&comm, g.topology())?, cut_here))
+            })
+            .unwrap();
+            let cut: u64 = reports.iter().map(|(_, c)| c).sum();
+            let r = reports[0].0;
+            assert!(
+                reports.iter().all(|(q, _)| *q == r),
+                "same report on every rank"
+            );
+            assert_eq!(r.edge_cut_fraction, cut as f64 / 4.0);
+            // The prediction from the edge list agrees with the built graphs.
+            let predicted = ThreadComm::run(n, |comm| -> Result<_, EngineError> {
+                let mine = if comm.rank() == 0 {
+                    input()
+                } else {
+                    EdgeInput::default()
+                };
+                let request = crate::PartitionRequest {
+                    src: &mine.src,
+                    dst: &mine.dst,
+                    vertices: &mine.vertices,
+                    parts: n,
+                    imbalance: 1.05,
+                };
+                predict_quality(&comm, &request, &HashOwnership::new(n))
+            })
+            .unwrap();
+            assert!(predicted.iter().all(|p| *p == r), "{predicted:?} vs {r:?}");
+            if n == 1 {
+                assert_eq!(r.replication_factor, 1.0);
+                assert_eq!(r.ghosts, 0);
+                assert_eq!(r.vertex_balance, 1.0);
+            } else {
+                assert!(r.replication_factor >= 1.0);
+                assert_eq!(r.bytes_per_superstep(8), r.ghosts * 8);
+            }
+        }
+    }
 }
