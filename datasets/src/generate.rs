@@ -532,7 +532,7 @@ mod tests {
         assert_eq!("uniform".parse(), Ok(Generator::Uniform));
         assert_eq!(
             "rmat".parse::<Generator>().unwrap_err().to_string(),
-            "unknown generator `rmat` (expected kron or uniform)"
+            "unknown generator `rmat` (expected kron, uniform or grid)"
         );
         assert_eq!(Generator::Kronecker.to_string(), "kron");
     }
