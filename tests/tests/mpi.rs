@@ -199,3 +199,30 @@ fn ranks_flag_under_mpirun_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("mpirun -np N"));
 }
+
+#[test]
+fn partitioners_run_across_mpi_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cc.tsv");
+    let graph = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
+    let edges: Vec<(u64, u64)> = graph
+        .src
+        .iter()
+        .copied()
+        .zip(graph.dst.iter().copied())
+        .collect();
+    let expect = components::verify(&edges, &graph.vertices);
+    for np in [2usize, 4] {
+        for method in ["range", "ldg", "fennel"] {
+            run_ok(
+                np,
+                &["cc", "--partition", method, "-o", out.to_str().unwrap()],
+            );
+            let got: Vec<(u64, u64)> = values(&out)
+                .into_iter()
+                .map(|(v, l)| (v, l as u64))
+                .collect();
+            assert_eq!(got, expect, "{method} on {np} MPI ranks");
+        }
+    }
+}
