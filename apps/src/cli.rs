@@ -236,15 +236,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Pagerank { common, config } => {
             config.validate()?;
-            let source = prepare(common)?;
-            let Some(out) = run_on_ranks(
-                backend(common)?,
-                &source,
-                &common.placement()?,
-                progress,
-                no_edge_data,
-                |comm, g| pagerank::run(config, comm, g, progress),
-            )?
+            let Some((source, out)) = run_app(common, progress, no_edge_data, |comm, g| {
+                pagerank::run(config, comm, g, progress)
+            })?
             else {
                 return Ok(());
             };
@@ -258,15 +252,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "pagerank", &source, &out)
         }
         Command::Cc { common, config } => {
-            let source = prepare(common)?;
-            let Some(out) = run_on_ranks(
-                backend(common)?,
-                &source,
-                &common.placement()?,
-                progress,
-                no_edge_data,
-                |comm, g| components::run(config, comm, g, progress),
-            )?
+            let Some((source, out)) = run_app(common, progress, no_edge_data, |comm, g| {
+                components::run(config, comm, g, progress)
+            })?
             else {
                 return Ok(());
             };
@@ -285,11 +273,8 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "cc", &source, &out)
         }
         Command::Sssp { common, config } => {
-            let source = prepare(common)?;
-            let Some(out) = run_on_ranks(
-                backend(common)?,
-                &source,
-                &common.placement()?,
+            let Some((source, out)) = run_app(
+                common,
                 progress,
                 |name, edges| {
                     let w = edges
@@ -346,6 +331,32 @@ pub fn execute(cli: &Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs an app with the common options; `None` in the processes of an MPI job that do not
+/// hold rank 0.
+fn run_app<E, T, MakeEdges, App>(
+    common: &CommonArgs,
+    progress: bool,
+    edge_data: MakeEdges,
+    app: App,
+) -> Result<Option<(GraphSource, Collected<T>)>>
+where
+    E: gasket_engine::Wire + Send + Sync,
+    T: gasket_engine::Wire + Send,
+    MakeEdges: Fn(&str, &gasket_datasets::EdgeList) -> Result<Vec<E>> + Sync,
+    App: Fn(&dyn Comm, &mut gasket_engine::LocalGraph<E>) -> Result<crate::run::AppRun<T>> + Sync,
+{
+    let source = prepare(common)?;
+    let out = run_on_ranks(
+        backend(common)?,
+        &source,
+        &common.placement()?,
+        progress,
+        edge_data,
+        app,
+    )?;
+    Ok(out.map(|out| (source, out)))
 }
 
 /// MPI ranks when started by `mpirun` (or `srun`), else `--ranks` thread ranks.

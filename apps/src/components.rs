@@ -101,13 +101,7 @@ pub fn run(
 /// Serial reference: union-find with path halving; label = smallest id of the component.
 /// Returns `(vertex, label)` sorted by vertex id.
 pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(VertexId, VertexId)> {
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = crate::run::sorted_vertex_ids(vertices, edges.iter().flat_map(|&(s, d)| [s, d]));
     let index = |v: VertexId| ids.binary_search(&v).expect("listed");
     let mut parent: Vec<usize> = (0..ids.len()).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {

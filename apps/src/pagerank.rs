@@ -208,13 +208,7 @@ pub fn verify(
     vertices: &[VertexId],
     config: &PageRankConfig,
 ) -> (Vec<(VertexId, f64)>, usize) {
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = crate::run::sorted_vertex_ids(vertices, edges.iter().flat_map(|&(s, d)| [s, d]));
     let index = |v: VertexId| ids.binary_search(&v).expect("listed");
     let n = ids.len();
     let mut out_degree = vec![0usize; n];

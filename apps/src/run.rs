@@ -267,6 +267,18 @@ where
     Ok(results.into_iter().flatten().next())
 }
 
+/// Every vertex of a serial verifier's graph (declared vertices and edge endpoints),
+/// ascending and distinct; a vertex's index in it is its dense id.
+pub fn sorted_vertex_ids(
+    vertices: &[VertexId],
+    endpoints: impl Iterator<Item = VertexId>,
+) -> Vec<VertexId> {
+    let mut ids: Vec<VertexId> = vertices.iter().copied().chain(endpoints).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Edge data for programs without edge data.
 pub fn no_edge_data(_name: &str, edges: &EdgeList) -> Result<Vec<()>> {
     Ok(vec![(); edges.len()])

@@ -144,13 +144,7 @@ pub fn verify(
 ) -> Vec<(VertexId, f64)> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d, _)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = crate::run::sorted_vertex_ids(vertices, edges.iter().flat_map(|&(s, d, _)| [s, d]));
     let index = |v: VertexId| ids.binary_search(&v).expect("listed");
     let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ids.len()];
     for &(s, d, w) in edges {
