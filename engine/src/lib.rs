@@ -5,8 +5,9 @@
 //!
 //! - [`ids`]: global [`VertexId`] (`u64`, as in the input) and rank-local [`LocalId`] (`u32`).
 //! - [`comm`]: [`Comm`], the only door to other ranks (all-to-all of byte buffers,
-//!   all-reduce, barrier); [`SingleComm`], [`ThreadComm`] (ranks as threads), and
-//!   [`launch`] to start ranks from a [`Backend`].
+//!   all-reduce, barrier); [`SingleComm`], [`ThreadComm`] (ranks as threads),
+//!   [`MpiComm`](comm::MpiComm) (one rank per MPI process, feature `mpi`), and [`launch`]
+//!   to start ranks from a [`Backend`].
 //! - [`ownership`]: which rank owns each vertex ([`HashOwnership`] by default).
 //! - [`graph`]: the distributed build ([`build_local_graph`]: shuffle edges to owners,
 //!   number owned vertices then ghosts, CSRs, mirror plans) and [`LocalGraph`].

@@ -5,8 +5,14 @@
 //! graph is built: edge-cut fraction, balance and ghost replication, which together predict
 //! the bytes a superstep sends.
 //!
-//! Hash partitioning is the default: no global knowledge, balanced vertex counts in
-//! expectation, and every rank can compute any owner locally.
+//! Methods ([`Method`], [`partitioner`]): [`Hash`](struct@Hash) is the default (no global knowledge,
+//! balanced vertex counts in expectation, every rank computes any owner locally);
+//! [`Range`] cuts the ascending ids into blocks balanced by degree; [`Ldg`] and [`Fennel`]
+//! place vertices in one streaming pass, each rank streaming its own block of ids;
+//! [`Metis`] runs METIS k-way on one rank (feature `metis`). Every method is collective
+//! over a [`Comm`] and honours the imbalance tolerance where it can (all but hash).
+//! [`predict_quality`] reports a cut from the edge list alone (what `gasket partition`
+//! prints); partition files use gpmetis's format ([`read_partition_file`]).
 #![warn(missing_docs)]
 
 mod method;
