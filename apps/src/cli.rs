@@ -192,7 +192,9 @@ pub struct GenerateArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet);
-    match execute(&cli) {
+    let outcome = execute(&cli);
+    crate::progress::finish();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_paragraph(&e));
@@ -223,7 +225,7 @@ fn init_logging(quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::progress::AboveSpinner)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()

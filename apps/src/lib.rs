@@ -17,6 +17,7 @@ pub mod components;
 mod error;
 pub mod output;
 pub mod pagerank;
+pub mod progress;
 pub mod run;
 pub mod sssp;
 

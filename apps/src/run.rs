@@ -204,11 +204,17 @@ where
     let per_rank = |comm: &dyn Comm| -> Result<Option<Collected<T>>> {
         let log = progress && comm.rank() == 0;
         let t_read = Instant::now();
+        if log {
+            crate::progress::stage(format!("reading {}", source.name()));
+        }
         let edges = source.read(comm)?;
         let data = edge_data(&source.name(), &edges)?;
         let read_seconds = t_read.elapsed().as_secs_f64();
 
         let t_build = Instant::now();
+        if log {
+            crate::progress::stage(format!("partitioning ({}) and building", placement.name()));
+        }
         let ownership = placement.ownership(comm, &edges)?;
         let partition_seconds = t_build.elapsed().as_secs_f64();
         let input = EdgeInput {
@@ -233,7 +239,13 @@ where
             );
         }
 
+        if log {
+            crate::progress::stage("running supersteps");
+        }
         let run = app(comm, &mut graph)?;
+        if log {
+            crate::progress::stage("collecting results on rank 0");
+        }
         if log {
             tracing::info!(
                 "done: {} superstep(s) in {:.3}s; stopped because {}",
@@ -263,8 +275,9 @@ where
             }
         }))
     };
-    let results = launch(backend, per_rank)?;
-    Ok(results.into_iter().flatten().next())
+    let results = launch(backend, per_rank);
+    crate::progress::finish();
+    Ok(results?.into_iter().flatten().next())
 }
 
 /// Every vertex of a serial verifier's graph (declared vertices and edge endpoints),
