@@ -146,6 +146,11 @@ fn partition_on_root(
     };
     let ufactor = (((imbalance - 1.0) * 1000.0).round() as metis::Idx).max(1);
     let mut part: Vec<metis::Idx> = vec![0; n];
+    // METIS seeds and draws from a process-global random generator, so two partitionings
+    // running at once (thread ranks, parallel tests) would disturb each other's sequence:
+    // one METIS call at a time keeps the fixed seed meaningful.
+    static METIS_CALLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = METIS_CALLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     metis::Graph::new(1, k as metis::Idx, &xadj, &adjncy)
         .map_err(|e| format!("METIS rejected the graph: {e}"))?
         .set_option(metis::option::UFactor(ufactor))
