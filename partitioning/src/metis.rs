@@ -150,7 +150,9 @@ fn partition_on_root(
     // running at once (thread ranks, parallel tests) would disturb each other's sequence:
     // one METIS call at a time keeps the fixed seed meaningful.
     static METIS_CALLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = METIS_CALLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = METIS_CALLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     metis::Graph::new(1, k as metis::Idx, &xadj, &adjncy)
         .map_err(|e| format!("METIS rejected the graph: {e}"))?
         .set_option(metis::option::UFactor(ufactor))
