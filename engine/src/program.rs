@@ -219,6 +219,9 @@ impl<'a, V> VertexRef<'a, V> {
     pub(crate) fn local(&self) -> LocalId {
         self.vertex.local
     }
+    pub(crate) fn topology(&self) -> &'a Topology {
+        self.vertex.topo
+    }
 }
 
 impl<'a, V> std::ops::Deref for VertexRef<'a, V> {

@@ -788,21 +788,9 @@ fn scatter_phase<'f, P: VertexProgram>(
                 }
                 for k in topo.out_csr.range(v) {
                     let d = topo.out_csr.neighbors[k];
-                    let other = Neighbor {
-                        local: d,
-                        topo,
-                        data: &data[d as usize],
-                    };
                     let edge = if zst { zst_mut() } else { &mut slice[k - base] };
-                    let cut = track_cut_edges && !topo.is_owned(d);
-                    scatter_edge(
-                        program,
-                        &vref,
-                        edge,
-                        &other,
-                        &mut ctx,
-                        cut.then_some((&mut dirty, k)),
-                    );
+                    let track = track_cut_edges.then_some((&mut dirty, k));
+                    scatter_edge(program, &vref, data, d, edge, &mut ctx, track);
                 }
             });
             (ChunkOut::new(ctx, dirty), wants_in)
@@ -824,11 +812,6 @@ fn scatter_phase<'f, P: VertexProgram>(
                 let vref = VertexRef::new(v, topo, &data[v as usize]);
                 for k in topo.in_csr.range(v) {
                     let s = topo.in_csr.neighbors[k];
-                    let other = Neighbor {
-                        local: s,
-                        topo,
-                        data: &data[s as usize],
-                    };
                     let id = if zst { 0 } else { topo.in_edge_ids[k] };
                     let edge = if zst {
                         zst_mut()
@@ -841,15 +824,8 @@ fn scatter_phase<'f, P: VertexProgram>(
                         // and `edge_data` is not touched otherwise until `slots` is dropped.
                         unsafe { slots.get_mut(id) }
                     };
-                    let cut = track_cut_edges && !topo.is_owned(s);
-                    scatter_edge(
-                        program,
-                        &vref,
-                        edge,
-                        &other,
-                        &mut ctx,
-                        cut.then_some((&mut dirty, id)),
-                    );
+                    let track = track_cut_edges.then_some((&mut dirty, id));
+                    scatter_edge(program, &vref, data, s, edge, &mut ctx, track);
                 }
             }
             ChunkOut::new(ctx, dirty)
@@ -859,16 +835,26 @@ fn scatter_phase<'f, P: VertexProgram>(
     outs
 }
 
-/// Runs scatter on one edge; for a cut edge, records it when its data changed.
+/// Runs scatter on the edge from `v` to local vertex `other`. With `track` (edge id and the
+/// list of changed cut edges), a cut edge whose data the scatter changed is recorded.
 #[inline(always)]
 fn scatter_edge<P: VertexProgram>(
     program: &P,
     v: &VertexRef<'_, P::Vertex>,
+    data: &[P::Vertex],
+    other: LocalId,
     edge: &mut P::Edge,
-    other: &Neighbor<'_, P::Vertex>,
     ctx: &mut Context<'_, P::Message>,
-    cut: Option<(&mut Vec<usize>, usize)>,
+    track: Option<(&mut Vec<usize>, usize)>,
 ) {
+    let topo = v.topology();
+    let cut = track.filter(|_| !topo.is_owned(other));
+    let other = Neighbor {
+        local: other,
+        topo,
+        data: &data[other as usize],
+    };
+    let other = &other;
     match cut {
         None => program.scatter(v, edge, other, ctx),
         Some((dirty, id)) => {
