@@ -1,0 +1,55 @@
+//! One rank's run of a program on its built graph, and what it hands back.
+
+use crate::comm::Comm;
+use crate::error::Result;
+use crate::graph::LocalGraph;
+use crate::ids::VertexId;
+use crate::program::{VertexProgram, VertexRef};
+use crate::sync::{RunSummary, SuperstepMetrics, SyncConfig, SyncEngine};
+
+/// One rank's outcome: its owned vertices' results, the engine's figures, and anything
+/// else the rank computed (`extra`; only rank 0's reaches the caller of the launcher).
+#[derive(Debug, Clone)]
+pub struct RankRun<T, X = ()> {
+    /// `(vertex id, result)` of the vertices this rank owns.
+    pub values: Vec<(VertexId, T)>,
+    /// How the run ended.
+    pub summary: RunSummary,
+    /// Per-superstep figures of this rank.
+    pub metrics: Vec<SuperstepMetrics>,
+    /// Any other per-rank result (a quality report, a global error measure, ...).
+    pub extra: X,
+}
+
+impl<T, X> RankRun<T, X> {
+    /// The same run with `extra` replaced.
+    pub fn with_extra<Y>(self, extra: Y) -> RankRun<T, Y> {
+        RankRun {
+            values: self.values,
+            summary: self.summary,
+            metrics: self.metrics,
+            extra,
+        }
+    }
+}
+
+/// Runs `program` to completion with the synchronous engine on this rank's graph
+/// (collective) and maps each owned vertex to its result with `value`.
+pub fn run_program<P: VertexProgram, T>(
+    program: &P,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<P::Edge>,
+    config: SyncConfig,
+    value: impl Fn(&VertexRef<'_, P::Vertex>) -> T,
+) -> Result<RankRun<T>> {
+    let mut engine = SyncEngine::new(program, graph, comm, config)?;
+    let summary = engine.run()?;
+    let mut values = Vec::with_capacity(engine.topology().num_owned());
+    engine.for_each_owned(|v| values.push((v.id(), value(v))));
+    Ok(RankRun {
+        values,
+        summary,
+        metrics: engine.metrics().to_vec(),
+        extra: (),
+    })
+}
