@@ -9,20 +9,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use gasket_datasets::Format;
 use gasket_datasets::generate::{
     DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list,
 };
-use gasket_engine::{Backend, Comm, VertexId};
+use gasket_datasets::{Format, GraphInput};
+use gasket_engine::{Backend, Comm, GraphSource, RankRun, VertexId};
 use gasket_partitioning::{
-    DEFAULT_IMBALANCE, Method, PartitionRequest, all_vertex_ids, partitioner, predict_quality,
-    write_partition_file,
+    DEFAULT_IMBALANCE, Method, PartitionRequest, Partitioning, all_vertex_ids, partitioner,
+    predict_quality, write_partition_file,
 };
 
 use crate::components::{self, ComponentsConfig};
 use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
-use crate::run::{Collected, GraphSource, Placement, no_edge_data, run_on_ranks};
+use crate::run::{Collected, run_on_ranks};
 use crate::sssp::{self, SsspConfig};
 use crate::{AppError, Result};
 
@@ -115,11 +115,11 @@ pub struct CommonArgs {
 
 impl CommonArgs {
     /// The placement these options ask for.
-    pub fn placement(&self) -> Result<Placement> {
+    pub fn placement(&self) -> Result<Partitioning> {
         check_imbalance(self.imbalance)?;
         Ok(match &self.partition_file {
-            Some(path) => Placement::File(path.clone()),
-            None => Placement::Method {
+            Some(path) => Partitioning::File(path.clone()),
+            None => Partitioning::Method {
                 method: self.partition,
                 imbalance: self.imbalance,
             },
@@ -197,26 +197,10 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", error_paragraph(&e));
             // Under MPI this stops every rank (MPI_Abort); otherwise it exits with 2.
-            gasket_engine::comm::abort_job(2)
+            gasket_engine::fail(&e)
         }
     }
-}
-
-/// The error and its causes as one paragraph (causes already in the message are skipped).
-pub fn error_paragraph(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 fn init_logging(quiet: bool) {
@@ -238,7 +222,8 @@ pub fn execute(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Pagerank { common, config } => {
             config.validate()?;
-            let Some((source, out)) = run_app(common, progress, no_edge_data, |comm, g| {
+            let input = prepare(common)?;
+            let Some(out) = run_app(common, progress, &input, |comm, g| {
                 pagerank::run(config, comm, g, progress)
             })?
             else {
@@ -246,15 +231,16 @@ pub fn execute(cli: &Cli) -> Result<()> {
             };
             let mut top: Vec<&(VertexId, f64)> = out.values.iter().collect();
             top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            println!("{}", headline("pagerank", &source, common, &out));
+            println!("{}", headline("pagerank", &input, &out));
             println!("rank\tvertex\tpagerank");
             for (i, (v, pr)) in top.iter().take(common.top).enumerate() {
                 println!("{}\t{v}\t{pr:.9e}", i + 1);
             }
-            finish(common, "pagerank", &source, &out)
+            finish(common, "pagerank", &input, &out)
         }
         Command::Cc { common, config } => {
-            let Some((source, out)) = run_app(common, progress, no_edge_data, |comm, g| {
+            let input = prepare(common)?;
+            let Some(out) = run_app(common, progress, &input, |comm, g| {
                 components::run(config, comm, g, progress)
             })?
             else {
@@ -266,34 +252,24 @@ pub fn execute(cli: &Cli) -> Result<()> {
             }
             let mut by_size: Vec<(VertexId, u64)> = sizes.into_iter().collect();
             by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            println!("{}", headline("cc", &source, common, &out));
+            println!("{}", headline("cc", &input, &out));
             println!("# {} weakly connected components", by_size.len());
             println!("component\tvertices");
             for (label, size) in by_size.iter().take(common.top) {
                 println!("{label}\t{size}");
             }
-            finish(common, "cc", &source, &out)
+            finish(common, "cc", &input, &out)
         }
         Command::Sssp { common, config } => {
-            let Some((source, out)) = run_app(
-                common,
-                progress,
-                |name, edges| {
-                    let w = edges
-                        .weight
-                        .clone()
-                        .unwrap_or_else(|| vec![1.0; edges.len()]);
-                    sssp::check_weights(name, &edges.src, &edges.dst, &w)?;
-                    Ok(w)
-                },
-                |comm, g| {
-                    let from = match config.source {
-                        Some(s) => s,
-                        None => sssp::smallest_vertex(comm, g.topology())?,
-                    };
-                    sssp::run(config, from, comm, g, progress)
-                },
-            )?
+            let input = prepare(common)?;
+            let weighted = input.clone().with_edges(sssp::weighted_input);
+            let Some(out) = run_app(common, progress, &weighted, |comm, g| {
+                let from = match config.source {
+                    Some(s) => s,
+                    None => sssp::smallest_vertex(comm, g.topology())?,
+                };
+                sssp::run(config, from, comm, g, progress)
+            })?
             else {
                 return Ok(());
             };
@@ -301,7 +277,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
                 out.values.iter().filter(|(_, d)| d.is_finite()).collect();
             let mut far = reached.clone();
             far.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            println!("{}", headline("sssp", &source, common, &out));
+            println!("{}", headline("sssp", &input, &out));
             println!(
                 "# {} of {} vertices reached; largest distance {}",
                 reached.len(),
@@ -312,7 +288,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             for (v, d) in far.iter().take(common.top) {
                 println!("{v}\t{d}");
             }
-            finish(common, "sssp", &source, &out)
+            finish(common, "sssp", &input, &out)
         }
         Command::Partition(args) => partition(args, progress),
         Command::Generate(args) => {
@@ -337,28 +313,25 @@ pub fn execute(cli: &Cli) -> Result<()> {
 
 /// Runs an app with the common options; `None` in the processes of an MPI job that do not
 /// hold rank 0.
-fn run_app<E, T, MakeEdges, App>(
+fn run_app<E, T, S, App>(
     common: &CommonArgs,
     progress: bool,
-    edge_data: MakeEdges,
+    source: &S,
     app: App,
-) -> Result<Option<(GraphSource, Collected<T>)>>
+) -> Result<Option<Collected<T>>>
 where
     E: gasket_engine::Wire + Send + Sync,
     T: gasket_engine::Wire + Send,
-    MakeEdges: Fn(&str, &gasket_datasets::EdgeList) -> Result<Vec<E>> + Sync,
-    App: Fn(&dyn Comm, &mut gasket_engine::LocalGraph<E>) -> Result<crate::run::AppRun<T>> + Sync,
+    S: GraphSource<E> + ?Sized,
+    App: Fn(&dyn Comm, &mut gasket_engine::LocalGraph<E>) -> Result<RankRun<T>> + Sync,
 {
-    let source = prepare(common)?;
-    let out = run_on_ranks(
+    run_on_ranks(
         backend(common)?,
-        &source,
+        source,
         &common.placement()?,
         progress,
-        edge_data,
         app,
-    )?;
-    Ok(out.map(|out| (source, out)))
+    )
 }
 
 /// MPI ranks when started by `mpirun` (or `srun`), else `--ranks` thread ranks.
@@ -377,7 +350,7 @@ fn backend(common: &CommonArgs) -> Result<Backend> {
 }
 
 /// Validates what can be checked before any rank starts, and sizes the thread pool.
-fn prepare(common: &CommonArgs) -> Result<GraphSource> {
+fn prepare(common: &CommonArgs) -> Result<GraphInput> {
     if let Some(threads) = common.threads {
         // Only the first call in a process can size the global pool; later ones keep it.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -396,16 +369,16 @@ fn prepare(common: &CommonArgs) -> Result<GraphSource> {
             }
         }
     }
-    Ok(GraphSource::new(common.input.clone(), common.format))
+    Ok(GraphInput::new(common.input.clone(), common.format))
 }
 
-fn headline<T>(app: &str, source: &GraphSource, common: &CommonArgs, out: &Collected<T>) -> String {
+fn headline<T>(app: &str, source: &GraphInput, out: &Collected<T>) -> String {
     format!(
         "# {app} on {}: {} vertices, {} edges, {} rank(s); {} superstep(s), stopped because {}; {:.3}s",
         source.name(),
-        out.num_vertices,
-        out.num_edges,
-        common.ranks,
+        out.graph.num_vertices,
+        out.graph.num_edges,
+        out.graph.ranks,
         out.summary.iterations,
         out.summary.stopped_because,
         out.summary.seconds
@@ -416,7 +389,7 @@ fn headline<T>(app: &str, source: &GraphSource, common: &CommonArgs, out: &Colle
 fn finish<T: std::fmt::Display>(
     common: &CommonArgs,
     app: &str,
-    source: &GraphSource,
+    source: &GraphInput,
     out: &Collected<T>,
 ) -> Result<()> {
     if let Some(path) = &common.output {
@@ -431,22 +404,22 @@ fn finish<T: std::fmt::Display>(
         let doc = serde_json::json!({
             "app": app,
             "input": source.name(),
-            "ranks": common.ranks,
-            "vertices": out.num_vertices,
-            "edges": out.num_edges,
-            "read_seconds": out.read_seconds,
-            "build_seconds": out.build_seconds,
+            "ranks": out.graph.ranks,
+            "vertices": out.graph.num_vertices,
+            "edges": out.graph.num_edges,
+            "read_seconds": out.graph.read_seconds,
+            "build_seconds": out.graph.build_seconds,
             "run_seconds": out.summary.seconds,
             "iterations": out.summary.iterations,
             "stopped_because": out.summary.stopped_because,
             "partition": {
-                "method": common.placement()?.name(),
-                "seconds": out.partition_seconds,
-                "edge_cut_fraction": out.partition.edge_cut_fraction,
-                "vertex_balance": out.partition.vertex_balance,
-                "edge_balance": out.partition.edge_balance,
-                "replication_factor": out.partition.replication_factor,
-                "ghosts": out.partition.ghosts,
+                "method": out.graph.placement,
+                "seconds": out.graph.partition_seconds,
+                "edge_cut_fraction": out.extra.edge_cut_fraction,
+                "vertex_balance": out.extra.vertex_balance,
+                "edge_balance": out.extra.edge_balance,
+                "replication_factor": out.extra.replication_factor,
+                "ghosts": out.extra.ghosts,
             },
             "per_rank_supersteps": out.metrics,
         });
@@ -463,7 +436,7 @@ fn finish<T: std::fmt::Display>(
 fn partition(args: &PartitionArgs, progress: bool) -> Result<()> {
     check_imbalance(args.imbalance)?;
     gasket_partitioning::check_parts(args.parts)?;
-    let source = GraphSource::new(args.input.clone(), args.format);
+    let source = GraphInput::new(args.input.clone(), args.format);
     let backend = if gasket_engine::comm::launched_by_mpirun() {
         Backend::Mpi
     } else {

@@ -12,8 +12,6 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::{AppRun, run_program};
-
 /// Default iteration limit (the engine's).
 pub const MAX_ITERATIONS: usize = gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
 
@@ -87,15 +85,12 @@ pub fn run(
     comm: &dyn Comm,
     graph: &mut LocalGraph<()>,
     progress: bool,
-) -> crate::Result<AppRun<VertexId>> {
-    run_program(
-        &Components,
-        comm,
-        graph,
-        config.max_iterations,
-        progress,
-        |v| *v.data(),
-    )
+) -> crate::Result<RankRun<VertexId>> {
+    let sync = SyncConfig {
+        max_iterations: config.max_iterations,
+        log_progress: progress,
+    };
+    Ok(run_program(&Components, comm, graph, sync, |v| *v.data())?)
 }
 
 /// Serial reference: union-find with path halving; label = smallest id of the component.

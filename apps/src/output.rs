@@ -1,81 +1,31 @@
-//! Result files: written to a temporary name in the target directory and renamed into
-//! place only when complete, so a failed run never leaves a partial file that looks whole.
+//! Result files of the apps, written atomically by the engine's writers (a failed run
+//! never leaves a partial file that looks whole); errors name the file.
 
-use std::fmt::Display;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use crate::{AppError, Result};
+
+fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+    move |source| AppError::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Writes a file through `body`, atomically (temporary file, fsync, rename).
 pub fn write_atomically(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let err = |source| AppError::Output {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = temporary_name(path);
-    let result = (|| {
-        let file = File::create(&tmp)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        body(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
-}
-
-fn temporary_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+    gasket_engine::output::write_atomically(path, body).map_err(output_error(path))
 }
 
 /// Writes `vertex<TAB>value` lines (sorted as given) to `path`, atomically.
-pub fn write_values<T: Display>(path: &Path, header: &str, values: &[(u64, T)]) -> Result<()> {
-    write_atomically(path, |w| {
-        writeln!(w, "# {header}")?;
-        for (v, x) in values {
-            writeln!(w, "{v}\t{x}")?;
-        }
-        Ok(())
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_write_leaves_no_file() {
-        let dir = std::env::temp_dir().join(format!("gasket-output-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("out.tsv");
-        let err = write_atomically(&path, |w| {
-            writeln!(w, "1\t2")?;
-            Err(std::io::Error::other("disk full"))
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("disk full"));
-        assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
-            0,
-            "no partial file left"
-        );
-        write_values(&path, "test", &[(1u64, 0.5f64), (2, f64::INFINITY)]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "# test\n1\t0.5\n2\tinf\n"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+pub fn write_values<T: std::fmt::Display>(
+    path: &Path,
+    header: &str,
+    values: &[(u64, T)],
+) -> Result<()> {
+    gasket_engine::output::write_values(path, header, values).map_err(output_error(path))
 }

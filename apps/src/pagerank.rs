@@ -14,8 +14,6 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::{AppRun, run_program};
-
 /// Default damping factor.
 pub const DAMPING: f64 = 0.85;
 /// Default L1 tolerance.
@@ -188,17 +186,16 @@ pub fn run(
     comm: &dyn Comm,
     graph: &mut LocalGraph<()>,
     progress: bool,
-) -> crate::Result<AppRun<f64>> {
+) -> crate::Result<RankRun<f64>> {
     config.validate()?;
     let program = PageRank::new(config.clone());
-    run_program(
-        &program,
-        comm,
-        graph,
-        config.max_iterations,
-        progress,
-        |v| PageRank::rank_of(*v.data(), v.out_degree()),
-    )
+    let sync = SyncConfig {
+        max_iterations: config.max_iterations,
+        log_progress: progress,
+    };
+    Ok(run_program(&program, comm, graph, sync, |v| {
+        PageRank::rank_of(*v.data(), v.out_degree())
+    })?)
 }
 
 /// Serial reference: the same iteration on a plain edge list, with independent code.

@@ -10,8 +10,6 @@
 
 use gasket_engine::prelude::*;
 
-use crate::run::{AppRun, run_program};
-
 /// Default iteration limit (the engine's).
 pub const MAX_ITERATIONS: usize = gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
 
@@ -84,20 +82,25 @@ impl VertexProgram for Sssp {
     }
 }
 
-/// Checks that every weight is usable for shortest paths.
-pub fn check_weights(
+/// The engine's input from this rank's edges: the file's weights (1 per edge when it has
+/// none), each checked to be usable for shortest paths (not negative, not NaN).
+pub fn weighted_input(
     name: &str,
-    src: &[VertexId],
-    dst: &[VertexId],
-    weights: &[f64],
-) -> crate::Result<()> {
+    edges: gasket_datasets::EdgeList,
+) -> Result<EdgeInput<f64>, EngineError> {
+    let weights = edges.weight.unwrap_or_else(|| vec![1.0; edges.src.len()]);
     if let Some(i) = weights.iter().position(|w| w.is_nan() || *w < 0.0) {
-        return Err(crate::AppError::Config(format!(
+        return Err(EngineError::input(crate::AppError::Config(format!(
             "{name}: edge {} -> {} has weight {}; shortest paths need non-negative weights",
-            src[i], dst[i], weights[i]
-        )));
+            edges.src[i], edges.dst[i], weights[i]
+        ))));
     }
-    Ok(())
+    Ok(EdgeInput {
+        src: edges.src,
+        dst: edges.dst,
+        data: weights,
+        vertices: edges.vertices,
+    })
 }
 
 /// Runs SSSP from `source` on this rank's graph (collective); returns owned vertices'
@@ -108,7 +111,7 @@ pub fn run(
     comm: &dyn Comm,
     graph: &mut LocalGraph<f64>,
     progress: bool,
-) -> crate::Result<AppRun<f64>> {
+) -> crate::Result<RankRun<f64>> {
     let present = comm.any(graph.owned_local_id(source).is_some())?;
     if !present {
         return Err(crate::AppError::Config(format!(
@@ -116,14 +119,11 @@ pub fn run(
         )));
     }
     let program = Sssp { source };
-    run_program(
-        &program,
-        comm,
-        graph,
-        config.max_iterations,
-        progress,
-        |v| *v.data(),
-    )
+    let sync = SyncConfig {
+        max_iterations: config.max_iterations,
+        log_progress: progress,
+    };
+    Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
 }
 
 /// The smallest vertex id of the graph (the default source). Collective.

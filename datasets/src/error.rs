@@ -72,6 +72,17 @@ impl RankFailure for DatasetError {
     }
 }
 
+impl From<DatasetError> for EngineError {
+    /// An engine error comes back out unchanged; any other travels as
+    /// [`EngineError::Input`] with its message intact.
+    fn from(e: DatasetError) -> Self {
+        match e {
+            DatasetError::Engine(e) => e,
+            e => EngineError::input(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@ pub mod bundled;
 mod error;
 mod format;
 pub mod generate;
+mod input;
 mod metis;
 mod mtx;
 mod snap;
@@ -56,6 +57,7 @@ use gasket_engine::comm::Comm;
 
 pub use error::DatasetError;
 pub use format::{Format, UnknownName};
+pub use input::{GraphInput, WithEdges};
 
 use source::Source;
 

@@ -64,16 +64,20 @@ pub mod error;
 pub mod graph;
 pub mod ids;
 pub mod launcher;
+pub mod output;
 pub mod ownership;
 pub mod program;
 pub mod sync;
 pub mod wire;
 
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
-pub use error::{EngineError, Result};
+pub use error::{EngineError, InputFailure, Result};
 pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
-pub use launcher::{RankRun, run_program};
+pub use launcher::{
+    EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
+    fail, run_program,
+};
 pub use ownership::{HashOwnership, Ownership, TableOwnership};
 pub use program::{
     Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
@@ -88,7 +92,9 @@ pub mod prelude {
     pub use crate::error::EngineError;
     pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
-    pub use crate::launcher::{RankRun, run_program};
+    pub use crate::launcher::{
+        GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun, fail, run_program,
+    };
     pub use crate::ownership::{HashOwnership, Ownership};
     pub use crate::program::{
         Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,

@@ -12,7 +12,8 @@
 //! [`Metis`] runs METIS k-way on one rank (feature `metis`). Every method is collective
 //! over a [`Comm`] and honours the imbalance tolerance where it can (all but hash).
 //! [`predict_quality`] reports a cut from the edge list alone (what `gasket partition`
-//! prints); partition files use gpmetis's format ([`read_partition_file`]).
+//! prints); partition files use gpmetis's format ([`read_partition_file`]). [`Partitioning`]
+//! (a method and tolerance, or a file) is what the engine's launcher takes as its placement.
 #![warn(missing_docs)]
 
 mod method;
@@ -22,6 +23,7 @@ mod metis;
 #[path = "metis_stub.rs"]
 mod metis;
 mod partition_file;
+mod placement;
 mod quality;
 mod range;
 mod streaming;
@@ -29,6 +31,7 @@ mod streaming;
 pub use method::{Method, ParseMethodError, partitioner};
 pub use metis::Metis;
 pub use partition_file::{read_partition_file, write_partition_file};
+pub use placement::Partitioning;
 pub use quality::{QualityReport, predict_quality, quality};
 pub use range::Range;
 pub use streaming::{DEFAULT_CHUNK, Fennel, Ldg};

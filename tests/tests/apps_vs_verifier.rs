@@ -3,14 +3,16 @@
 
 use gasket_apps::components::{self, ComponentsConfig};
 use gasket_apps::pagerank::{self, Dangling, PageRankConfig};
-use gasket_apps::run::{GraphSource, Placement, no_edge_data, run_on_ranks};
+use gasket_apps::run::run_on_ranks;
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
+use gasket_datasets::GraphInput;
 use gasket_engine::Backend;
+use gasket_partitioning::Partitioning;
 use gasket_tests::{on_ranks, read_whole, shared_dataset};
 
-fn wiki_vote() -> GraphSource {
-    GraphSource::new(Some(shared_dataset("wiki-Vote.txt.gz")), Some(Format::Snap))
+fn wiki_vote() -> GraphInput {
+    GraphInput::new(Some(shared_dataset("wiki-Vote.txt.gz")), Some(Format::Snap))
 }
 
 fn wiki_vote_edges() -> (Vec<(u64, u64)>, Vec<u64>) {
@@ -36,9 +38,8 @@ fn pagerank_matches_the_serial_verifier() {
             let out = run_on_ranks(
                 Backend::Threads(ranks),
                 &wiki_vote(),
-                &Placement::default(),
+                &Partitioning::default(),
                 false,
-                no_edge_data,
                 |c, g| pagerank::run(&config, c, g, false),
             )
             .unwrap()
@@ -76,9 +77,8 @@ fn components_match_union_find() {
         let out = run_on_ranks(
             Backend::Threads(ranks),
             &wiki_vote(),
-            &Placement::default(),
+            &Partitioning::default(),
             false,
-            no_edge_data,
             |c, g| components::run(&ComponentsConfig::default(), c, g, false),
         )
         .unwrap()
@@ -101,9 +101,8 @@ fn sssp_matches_dijkstra() {
             let out = run_on_ranks(
                 Backend::Threads(ranks),
                 &wiki_vote(),
-                &Placement::default(),
+                &Partitioning::default(),
                 false,
-                |_, e| Ok(vec![1.0; e.len()]),
                 |c, g| sssp::run(&config, source, c, g, false),
             )
             .unwrap()

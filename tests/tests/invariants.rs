@@ -2,9 +2,11 @@
 //! checked on 1, 2 and 4 thread ranks.
 
 use gasket_apps::components::{self, ComponentsConfig};
-use gasket_apps::run::{GraphSource, Placement, no_edge_data, run_on_ranks};
+use gasket_apps::run::run_on_ranks;
 use gasket_datasets::Format;
+use gasket_datasets::GraphInput;
 use gasket_engine::prelude::*;
+use gasket_partitioning::Partitioning;
 use gasket_tests::{MemGraph, on_ranks, read_whole, run_in_memory, shared_dataset};
 
 /// Gathers 1 per edge in the given direction.
@@ -221,47 +223,40 @@ fn scatter_writes_to_cut_edges_reach_the_other_copy() {
 
 #[test]
 fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only() {
-    let source = GraphSource::new(Some(shared_dataset("wiki-Vote.txt.gz")), Some(Format::Snap));
+    let source = GraphInput::new(Some(shared_dataset("wiki-Vote.txt.gz")), Some(Format::Snap));
     on_ranks(|ranks| {
         let out = run_on_ranks(
             Backend::Threads(ranks),
             &source,
-            &Placement::default(),
+            &Partitioning::default(),
             false,
-            no_edge_data,
             |c, g| components::run(&ComponentsConfig::default(), c, g, false),
         )
         .unwrap()
         .expect("thread ranks return rank 0's results");
-        let kinds: Vec<String> = out.metrics[0]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["frontier"].as_str().unwrap().to_string())
-            .collect();
+        let kinds: Vec<&str> = out.metrics[0].iter().map(|m| m.frontier).collect();
         assert_eq!(kinds[0], "dense", "all vertices start active");
         assert!(
-            kinds.iter().any(|k| k == "sparse"),
+            kinds.iter().any(|&k| k == "sparse"),
             "settling components go sparse: {kinds:?}"
         );
 
         let pr = run_on_ranks(
             Backend::Threads(ranks),
             &source,
-            &Placement::default(),
+            &Partitioning::default(),
             false,
-            no_edge_data,
             |c, g| gasket_apps::pagerank::run(&Default::default(), c, g, false),
         )
         .unwrap()
         .expect("thread ranks return rank 0's results");
-        let ghosts = pr.partition.ghosts;
+        let ghosts = pr.extra.ghosts;
         for step in 0..pr.summary.iterations {
             let (mut updates, mut bytes) = (0u64, 0u64);
             for rank in &pr.metrics {
                 let m = &rank[step];
-                updates += m["ghost_updates_sent"].as_u64().unwrap();
-                bytes += m["bytes_sent"].as_u64().unwrap();
+                updates += m.ghost_updates_sent;
+                bytes += m.bytes_sent;
             }
             // Every vertex changes every PageRank superstep: one 8-byte payload per ghost,
             // plus the fixed-size reduction of global facts (33 bytes to each peer).

@@ -6,11 +6,14 @@ use std::path::PathBuf;
 
 use gasket_apps::components::{self, ComponentsConfig};
 use gasket_apps::pagerank::{self, PageRankConfig};
-use gasket_apps::run::{GraphSource, Placement, no_edge_data, run_on_ranks};
+use gasket_apps::run::run_on_ranks;
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
+use gasket_datasets::GraphInput;
 use gasket_engine::Backend;
+use gasket_engine::Placement;
 use gasket_partitioning::Method;
+use gasket_partitioning::Partitioning;
 use gasket_tests::{gasket, read_whole, shared_dataset};
 
 const RANKS: usize = 4;
@@ -23,23 +26,23 @@ fn methods() -> Vec<Method> {
     m
 }
 
-fn wiki_vote() -> (GraphSource, Vec<(u64, u64)>, Vec<u64>) {
+fn wiki_vote() -> (GraphInput, Vec<(u64, u64)>, Vec<u64>) {
     let path = shared_dataset("wiki-Vote.txt.gz");
     let e = read_whole(&path, Format::Snap);
     let edges = e.src.iter().copied().zip(e.dst.iter().copied()).collect();
     (
-        GraphSource::new(Some(path), Some(Format::Snap)),
+        GraphInput::new(Some(path), Some(Format::Snap)),
         edges,
         e.vertices,
     )
 }
 
-fn check_all_apps(placement: &Placement) {
+fn check_all_apps(placement: &Partitioning) {
     let (source, edges, vertices) = wiki_vote();
     let backend = Backend::Threads(RANKS);
     let config = PageRankConfig::default();
     let (expect, _) = pagerank::verify(&edges, &vertices, &config);
-    let out = run_on_ranks(backend, &source, placement, false, no_edge_data, |c, g| {
+    let out = run_on_ranks(backend, &source, placement, false, |c, g| {
         pagerank::run(&config, c, g, false)
     })
     .unwrap()
@@ -49,7 +52,7 @@ fn check_all_apps(placement: &Placement) {
         assert!((p - ep).abs() <= 1e-9, "{}: vertex {v}", placement.name());
     }
 
-    let out = run_on_ranks(backend, &source, placement, false, no_edge_data, |c, g| {
+    let out = run_on_ranks(backend, &source, placement, false, |c, g| {
         components::run(&ComponentsConfig::default(), c, g, false)
     })
     .unwrap()
@@ -62,14 +65,9 @@ fn check_all_apps(placement: &Placement) {
     );
 
     let weighted: Vec<(u64, u64, f64)> = edges.iter().map(|&(s, d)| (s, d, 1.0)).collect();
-    let out = run_on_ranks(
-        backend,
-        &source,
-        placement,
-        false,
-        |_, e| Ok(vec![1.0; e.len()]),
-        |c, g| sssp::run(&SsspConfig::default(), 3, c, g, false),
-    )
+    let out = run_on_ranks(backend, &source, placement, false, |c, g| {
+        sssp::run(&SsspConfig::default(), 3, c, g, false)
+    })
     .unwrap()
     .expect("rank 0's results");
     assert_eq!(
@@ -83,7 +81,7 @@ fn check_all_apps(placement: &Placement) {
 #[test]
 fn every_partitioner_gives_the_verified_results() {
     for method in methods() {
-        check_all_apps(&Placement::Method {
+        check_all_apps(&Partitioning::Method {
             method,
             imbalance: 1.05,
         });
@@ -115,7 +113,7 @@ fn a_partition_file_from_gasket_partition_gives_the_verified_results() {
         assert!(report.contains("bytes_per_superstep\t"), "{report}");
         let lines = std::fs::read_to_string(&file).unwrap();
         assert_eq!(lines.lines().count(), 7115, "one line per vertex");
-        check_all_apps(&Placement::File(file));
+        check_all_apps(&Partitioning::File(file));
     }
 }
 

@@ -62,3 +62,40 @@ impl std::fmt::Display for StopReason {
         })
     }
 }
+
+/// The frontier kinds `SuperstepMetrics::frontier` names, in wire order.
+const FRONTIER_NAMES: [&str; 3] = ["all", "sparse", "dense"];
+
+impl crate::wire::Wire for SuperstepMetrics {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let frontier = FRONTIER_NAMES
+            .iter()
+            .position(|&n| n == self.frontier)
+            .expect("a frontier kind the engine names") as u8;
+        (self.iteration, self.active, frontier).encode(out);
+        (self.ghost_updates_sent, self.remote_signals_sent).encode(out);
+        (self.edge_updates_sent, self.bytes_sent, self.messages_sent).encode(out);
+        (self.compute_seconds, self.comm_seconds).encode(out);
+        self.aggregates.encode(out);
+    }
+
+    fn decode(input: &mut &[u8]) -> Self {
+        let (iteration, active, frontier) = <(usize, usize, u8)>::decode(input);
+        let (ghost_updates_sent, remote_signals_sent) = <(u64, u64)>::decode(input);
+        let (edge_updates_sent, bytes_sent, messages_sent) = <(u64, u64, u64)>::decode(input);
+        let (compute_seconds, comm_seconds) = <(f64, f64)>::decode(input);
+        SuperstepMetrics {
+            iteration,
+            active,
+            frontier: FRONTIER_NAMES[frontier as usize],
+            ghost_updates_sent,
+            remote_signals_sent,
+            edge_updates_sent,
+            bytes_sent,
+            messages_sent,
+            compute_seconds,
+            comm_seconds,
+            aggregates: Vec::decode(input),
+        }
+    }
+}
