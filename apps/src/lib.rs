@@ -5,7 +5,10 @@
 //!
 //! - [`pagerank`]: PageRank by pull-based power iteration;
 //! - [`components`]: weakly connected components by min-label propagation;
-//! - [`sssp`]: single-source shortest paths, push-based Bellman-Ford.
+//! - [`sssp`]: single-source shortest paths, push-based Bellman-Ford;
+//! - [`kcore`]: k-core decomposition (coreness) by the h-index iteration;
+//! - [`labelprop`]: community detection by synchronous label propagation;
+//! - [`triangles`]: triangles through each vertex, GraphLab's two-superstep count.
 //!
 //! [`run`] holds the pipeline every app shares (read on every rank, build the graph, run,
 //! gather to rank 0); [`cli`] is the `gasket` command; [`output`] writes result files
@@ -15,10 +18,13 @@
 pub mod cli;
 pub mod components;
 mod error;
+pub mod kcore;
+pub mod labelprop;
 pub mod output;
 pub mod pagerank;
 pub mod progress;
 pub mod run;
 pub mod sssp;
+pub mod triangles;
 
 pub use error::{AppError, Result};

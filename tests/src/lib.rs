@@ -3,6 +3,8 @@
 //! serial loading for the verifiers.
 #![warn(missing_docs)]
 
+pub mod user_crate;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -166,11 +168,16 @@ pub fn gasket_mpi_bin() -> PathBuf {
 /// environment variables. Fails the test if the job does not end within two minutes: a
 /// hang is the failure this guards against, not slowness.
 pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
+    mpirun_program(&gasket_mpi_bin(), np, args, env)
+}
+
+/// Runs `mpirun -np <np> <program> <args>` like [`mpirun`] does for `gasket`.
+pub fn mpirun_program(program: &Path, np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
     use std::io::Read;
     use std::process::Stdio;
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "-np", &np.to_string()])
-        .arg(gasket_mpi_bin())
+        .arg(program)
         .args(args)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")

@@ -226,3 +226,21 @@ fn partitioners_run_across_mpi_ranks() {
         }
     }
 }
+
+#[test]
+fn a_user_crate_runs_under_mpirun() {
+    use gasket_tests::user_crate::{build, largest_reaching, read_output, sample_graph};
+    let bin = build(&["mpi"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, edges) = sample_graph(dir.path());
+    let output = dir.path().join("out.tsv");
+    let (graph, output_arg) = (graph.to_str().unwrap(), output.to_str().unwrap());
+    let out = gasket_tests::mpirun_program(&bin, 4, &[graph, output_arg], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on 4 ranks"));
+    assert_eq!(read_output(&output), largest_reaching(&edges));
+}

@@ -22,7 +22,7 @@ mod edges;
 mod frontier;
 mod metrics;
 
-pub use frontier::{Bitset, Frontier, FrontierKind, SPARSE_DIVISOR};
+pub(crate) use frontier::{Bitset, Frontier, FrontierKind};
 pub use metrics::{RunSummary, StopReason, SuperstepMetrics};
 
 use std::time::Instant;
@@ -41,7 +41,7 @@ use crate::program::{
 use crate::wire::Wire;
 
 /// Vertices per parallel task.
-pub const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = 1024;
 
 /// Default iteration limit of [`SyncConfig`].
 pub const DEFAULT_MAX_ITERATIONS: usize = 10_000;

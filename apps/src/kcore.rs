@@ -1,0 +1,290 @@
+//! k-core decomposition: the coreness of every vertex, the largest `k` such that the vertex
+//! lies in a subgraph where every vertex has at least `k` neighbours. The graph is taken as
+//! undirected and simple: edge directions are ignored, a pair linked both ways or several
+//! times is one neighbour, and self-loops are dropped.
+//!
+//! Algorithm: the h-index iteration of Montresor, De Pellegrini and Miorandi (2013,
+//! "Distributed k-core decomposition"). Every vertex keeps an estimate, an upper bound of its
+//! coreness. A vertex that runs lowers it to the h-index of its distinct neighbours'
+//! estimates (the largest `h` such that `h` of them are at least `h`), and when it drops,
+//! signals the neighbours whose estimate is larger: only their h-index can fall. Estimates
+//! never go below the coreness, and the run ends (nothing signalled) exactly on it.
+//!
+//! Design: gather sees the neighbour's data but not its id, so each vertex carries its own
+//! id, and apply deduplicates the gathered `(id, estimate)` pairs (one sort) before taking
+//! the h-index. A single edge's pair is held inline ([`Estimates::One`]), so gather
+//! allocates nothing per edge. `init` sees degrees but not neighbours: the first estimate
+//! is the degree counted with multiplicity, an upper bound, and superstep 0 runs every
+//! vertex, which brings it down to at most the number of distinct neighbours, where the
+//! paper starts. A `changed` flag in the vertex data lets only vertices that dropped scatter.
+
+use gasket_engine::prelude::*;
+use gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
+
+/// Default iteration limit (the engine's; the iteration converges long before on real
+/// graphs).
+pub const MAX_ITERATIONS: usize = DEFAULT_MAX_ITERATIONS;
+
+/// k-core settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KCoreConfig {
+    /// Stop after this many supersteps (estimates are then upper bounds of the coreness).
+    #[arg(long = "iterations", default_value_t = MAX_ITERATIONS)]
+    pub max_iterations: usize,
+}
+
+impl Default for KCoreConfig {
+    fn default() -> Self {
+        KCoreConfig {
+            max_iterations: MAX_ITERATIONS,
+        }
+    }
+}
+
+/// Vertex data of [`KCore`]: the vertex's own id (for its neighbours' deduplication), its
+/// coreness estimate, and whether the estimate dropped in the vertex's last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreVertex {
+    /// The vertex's global id.
+    pub id: VertexId,
+    /// Current estimate: an upper bound of the coreness, equal to it at the end.
+    pub core: u32,
+    /// The estimate dropped when the vertex last ran (it then signals its neighbours).
+    pub changed: bool,
+}
+
+impl Wire for CoreVertex {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.id.encode(out);
+        self.core.encode(out);
+        self.changed.encode(out);
+    }
+    fn decode(input: &mut &[u8]) -> Self {
+        CoreVertex {
+            id: VertexId::decode(input),
+            core: u32::decode(input),
+            changed: bool::decode(input),
+        }
+    }
+}
+
+/// The gather accumulator of [`KCore`]: neighbours' `(id, estimate)` pairs, one per edge
+/// (so a neighbour linked twice appears twice). One pair is held inline, without a heap
+/// allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Estimates {
+    /// A single edge's pair.
+    One(VertexId, u32),
+    /// Several edges' pairs.
+    Many(Vec<(VertexId, u32)>),
+}
+
+impl Estimates {
+    /// Appends every pair of `other`.
+    fn absorb(&mut self, other: Estimates) {
+        match self {
+            Estimates::Many(list) => match other {
+                Estimates::One(id, core) => list.push((id, core)),
+                Estimates::Many(mut more) => {
+                    if more.len() > list.len() {
+                        std::mem::swap(list, &mut more);
+                    }
+                    list.extend(more);
+                }
+            },
+            Estimates::One(id, core) => {
+                let first = (*id, *core);
+                let mut list = match other {
+                    Estimates::One(id, core) => {
+                        let mut list = Vec::with_capacity(4);
+                        list.push((id, core));
+                        list
+                    }
+                    Estimates::Many(list) => list,
+                };
+                list.push(first);
+                *self = Estimates::Many(list);
+            }
+        }
+    }
+
+    /// The h-index of the distinct neighbours' estimates, `own` (self-loops) excluded.
+    fn h_index(self, own: VertexId) -> u32 {
+        match self {
+            Estimates::One(id, core) => u32::from(id != own && core >= 1),
+            Estimates::Many(mut list) => {
+                // Estimates descending, ids ascending: copies of one neighbour (which carry
+                // the same estimate) become adjacent.
+                list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                list.dedup_by_key(|p| p.0);
+                let mut h = 0u32;
+                for (_, core) in list.into_iter().filter(|&(id, _)| id != own) {
+                    if core > h {
+                        h += 1;
+                    } else {
+                        break;
+                    }
+                }
+                h
+            }
+        }
+    }
+}
+
+/// The h-index program (vertex data: [`CoreVertex`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KCore;
+
+impl VertexProgram for KCore {
+    type Vertex = CoreVertex;
+    type Edge = ();
+    type Gather = Estimates;
+    type Message = ();
+
+    fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, ()>) -> CoreVertex {
+        ctx.signal(v.handle());
+        let degree = v.in_degree().saturating_add(v.out_degree());
+        CoreVertex {
+            id: v.id(),
+            core: u32::try_from(degree).unwrap_or(u32::MAX),
+            changed: false,
+        }
+    }
+
+    fn gather_edges(&self, _v: &VertexRef<'_, CoreVertex>) -> EdgeDir {
+        EdgeDir::All
+    }
+
+    fn gather(&self, _v: &VertexRef<'_, CoreVertex>, _edge: &(), other: &CoreVertex) -> Estimates {
+        Estimates::One(other.id, other.core)
+    }
+
+    fn combine(&self, acc: &mut Estimates, x: Estimates) {
+        acc.absorb(x);
+    }
+
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, CoreVertex>,
+        total: Option<Estimates>,
+        _ctx: &mut Context<'_, ()>,
+    ) {
+        let data = v.data_mut();
+        let h = total.map_or(0, |t| t.h_index(data.id));
+        data.changed = h < data.core;
+        data.core = data.core.min(h);
+    }
+
+    fn scatter_edges(&self, v: &VertexRef<'_, CoreVertex>) -> EdgeDir {
+        if v.data().changed {
+            EdgeDir::All
+        } else {
+            EdgeDir::None
+        }
+    }
+
+    fn scatter(
+        &self,
+        v: &VertexRef<'_, CoreVertex>,
+        _edge: &mut (),
+        other: &Neighbor<'_, CoreVertex>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        // A neighbour at or below the new estimate still counts this vertex for every
+        // threshold up to its own estimate: its h-index cannot change.
+        if other.data().core > v.data().core {
+            ctx.signal(other.handle());
+        }
+    }
+}
+
+/// Runs the k-core decomposition on this rank's graph (collective); returns the owned
+/// vertices' coreness.
+pub fn run(
+    config: &KCoreConfig,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<()>,
+    progress: bool,
+) -> Result<RankRun<u32>, EngineError> {
+    gasket_engine::run_program(
+        &KCore,
+        comm,
+        graph,
+        SyncConfig {
+            max_iterations: config.max_iterations,
+            log_progress: progress,
+        },
+        |v| v.data().core,
+    )
+}
+
+/// Serial reference: Batagelj–Zaversnik bucket peeling (O(m)) on the deduplicated
+/// undirected graph. Returns `(vertex, coreness)` sorted by vertex id, for every declared
+/// vertex and edge endpoint.
+pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(VertexId, u32)> {
+    let mut ids: Vec<VertexId> = vertices
+        .iter()
+        .copied()
+        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |v: VertexId| ids.binary_search(&v).expect("every endpoint is listed");
+    let n = ids.len();
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(s, d) in edges {
+        let (s, d) = (index(s), index(d));
+        if s != d {
+            adj[s].push(d);
+            adj[d].push(s);
+        }
+    }
+    for list in &mut adj {
+        list.sort_unstable();
+        list.dedup();
+    }
+
+    // Vertices sorted by degree (counting sort); `pos` is each vertex's place in `order`,
+    // `start[d]` the first place of degree d. Peeling the vertex of least degree moves each
+    // neighbour of larger degree to the front of its bucket, then shrinks that bucket.
+    let mut degree: Vec<usize> = adj.iter().map(Vec::len).collect();
+    let max_degree = degree.iter().copied().max().unwrap_or(0);
+    let mut start = vec![0usize; max_degree + 2];
+    for &d in &degree {
+        start[d + 1] += 1;
+    }
+    for d in 1..start.len() {
+        start[d] += start[d - 1];
+    }
+    let mut order = vec![0usize; n];
+    let mut pos = vec![0usize; n];
+    {
+        let mut next = start.clone();
+        for v in 0..n {
+            pos[v] = next[degree[v]];
+            order[pos[v]] = v;
+            next[degree[v]] += 1;
+        }
+    }
+    for i in 0..n {
+        let v = order[i];
+        for &u in &adj[v] {
+            if degree[u] > degree[v] {
+                let du = degree[u];
+                let first = start[du];
+                let w = order[first];
+                if w != u {
+                    order.swap(pos[u], first);
+                    pos[w] = pos[u];
+                    pos[u] = first;
+                }
+                start[du] += 1;
+                degree[u] -= 1;
+            }
+        }
+    }
+    ids.iter()
+        .zip(&degree)
+        .map(|(&id, &core)| (id, u32::try_from(core).expect("a coreness fits in u32")))
+        .collect()
+}
