@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gasket_datasets::generate::{
-    DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, write_edge_list,
+    DEFAULT_EDGE_FACTOR, DEFAULT_SEED, Generator, GeneratorConfig, RatingsConfig, write_edge_list,
+    write_ratings,
 };
 use gasket_datasets::{Format, GraphInput};
 use gasket_engine::{Backend, Comm, GraphSource, RankRun, VertexId};
@@ -19,11 +20,15 @@ use gasket_partitioning::{
     predict_quality, write_partition_file,
 };
 
+use crate::als::{self, AlsConfig};
 use crate::components::{self, ComponentsConfig};
+use crate::kcore::{self, KCoreConfig};
+use crate::labelprop::{self, LabelPropConfig};
 use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
 use crate::run::{Collected, run_on_ranks};
 use crate::sssp::{self, SsspConfig};
+use crate::triangles::{self, TrianglesConfig};
 use crate::{AppError, Result};
 
 /// gasket: Gather-Apply-Scatter vertex programs on partitioned graphs.
@@ -69,6 +74,45 @@ pub enum Command {
         /// Settings.
         config: SsspConfig,
     },
+    /// k-core decomposition: the coreness of every vertex (graph taken as undirected).
+    Kcore {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: KCoreConfig,
+    },
+    /// Community detection by synchronous label propagation (graph taken as undirected).
+    Labelprop {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: LabelPropConfig,
+    },
+    /// Triangles through every vertex and in the whole graph (taken as undirected, simple).
+    Triangles {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: TrianglesConfig,
+    },
+    /// Collaborative filtering by alternating least squares on a ratings file (`user item
+    /// rating` lines, or Matrix Market); reports train and held-out test RMSE.
+    Als {
+        #[command(flatten)]
+        /// Input, ranks and output.
+        common: CommonArgs,
+        #[command(flatten)]
+        /// Settings.
+        config: AlsConfig,
+    },
+    /// Generate a synthetic low-rank ratings set (`user item rating` lines) for `als`.
+    GenerateRatings(RatingsArgs),
     /// Generate a synthetic graph as a SNAP edge list.
     Generate(GenerateArgs),
     /// Partition a graph into K parts, write a gpmetis partition file, report the cut.
@@ -169,6 +213,32 @@ pub struct PartitionArgs {
     pub ranks: u32,
 }
 
+/// `gasket generate-ratings` options.
+#[derive(Debug, Clone, Args)]
+pub struct RatingsArgs {
+    /// Users (ids 0..users).
+    #[arg(long, default_value_t = RatingsConfig::default().users)]
+    pub users: u64,
+    /// Items (ids 0..items).
+    #[arg(long, default_value_t = RatingsConfig::default().items)]
+    pub items: u64,
+    /// Dimension of the hidden factors.
+    #[arg(long, default_value_t = RatingsConfig::default().rank)]
+    pub rank: usize,
+    /// Distinct items each user rates.
+    #[arg(long, default_value_t = RatingsConfig::default().ratings_per_user)]
+    pub per_user: u64,
+    /// Standard deviation of the Gaussian noise on every rating.
+    #[arg(long, default_value_t = RatingsConfig::default().noise)]
+    pub noise: f64,
+    /// Random seed (same seed, same ratings).
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Output file.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
 /// `gasket generate` options.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
@@ -246,19 +316,65 @@ pub fn execute(cli: &Cli) -> Result<()> {
             else {
                 return Ok(());
             };
-            let mut sizes = std::collections::HashMap::<VertexId, u64>::new();
-            for &(_, label) in &out.values {
-                *sizes.entry(label).or_default() += 1;
-            }
-            let mut by_size: Vec<(VertexId, u64)> = sizes.into_iter().collect();
-            by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             println!("{}", headline("cc", &input, &out));
-            println!("# {} weakly connected components", by_size.len());
-            println!("component\tvertices");
-            for (label, size) in by_size.iter().take(common.top) {
-                println!("{label}\t{size}");
-            }
+            print_groups(
+                &out.values,
+                "weakly connected components",
+                "component",
+                common.top,
+            );
             finish(common, "cc", &input, &out)
+        }
+        Command::Labelprop { common, config } => {
+            let input = prepare(common)?;
+            let Some(out) = run_app(common, progress, &input, |comm, g| {
+                Ok(labelprop::run(config, comm, g, progress)?)
+            })?
+            else {
+                return Ok(());
+            };
+            println!("{}", headline("labelprop", &input, &out));
+            print_groups(&out.values, "communities", "community", common.top);
+            finish(common, "labelprop", &input, &out)
+        }
+        Command::Kcore { common, config } => {
+            let input = prepare(common)?;
+            let Some(out) = run_app(common, progress, &input, |comm, g| {
+                Ok(kcore::run(config, comm, g, progress)?)
+            })?
+            else {
+                return Ok(());
+            };
+            let mut per_core = std::collections::BTreeMap::<u32, u64>::new();
+            for &(_, core) in &out.values {
+                *per_core.entry(core).or_default() += 1;
+            }
+            println!("{}", headline("kcore", &input, &out));
+            let degeneracy = per_core.keys().next_back().copied().unwrap_or(0);
+            println!("# degeneracy (largest k with a non-empty k-core): {degeneracy}");
+            println!("core\tvertices");
+            for (core, count) in per_core.iter().rev().take(common.top) {
+                println!("{core}\t{count}");
+            }
+            finish(common, "kcore", &input, &out)
+        }
+        Command::Triangles { common, config } => {
+            let input = prepare(common)?;
+            let Some(out) = run_app(common, progress, &input, |comm, g| {
+                Ok(triangles::run(config, comm, g, progress)?)
+            })?
+            else {
+                return Ok(());
+            };
+            let mut top: Vec<&(VertexId, u64)> = out.values.iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            println!("{}", headline("triangles", &input, &out));
+            println!("# {} triangles", triangles::total(&out.values));
+            println!("vertex\ttriangles");
+            for (v, t) in top.iter().take(common.top) {
+                println!("{v}\t{t}");
+            }
+            finish(common, "triangles", &input, &out)
         }
         Command::Sssp { common, config } => {
             let input = prepare(common)?;
@@ -290,6 +406,20 @@ pub fn execute(cli: &Cli) -> Result<()> {
             }
             finish(common, "sssp", &input, &out)
         }
+        Command::Als { common, config } => als(common, config, progress),
+        Command::GenerateRatings(args) => {
+            let cfg = RatingsConfig {
+                users: args.users,
+                items: args.items,
+                rank: args.rank,
+                ratings_per_user: args.per_user,
+                noise: args.noise,
+                seed: args.seed,
+            };
+            let ratings = write_ratings(&cfg, &args.output)?;
+            tracing::info!("wrote {ratings} ratings to {}", args.output.display());
+            Ok(())
+        }
         Command::Partition(args) => partition(args, progress),
         Command::Generate(args) => {
             let cfg = GeneratorConfig {
@@ -311,19 +441,97 @@ pub fn execute(cli: &Cli) -> Result<()> {
     }
 }
 
+/// `gasket als`: factors every user and item, prints the RMSE per round and against the
+/// global-mean baseline; `--output` gets `user|item<TAB>id<TAB>factors` lines.
+fn als(common: &CommonArgs, config: &AlsConfig, progress: bool) -> Result<()> {
+    config.validate()?;
+    if common.input.is_none() {
+        return Err(AppError::Config(
+            "als needs a ratings file: --input RATINGS (`user item rating` lines or Matrix \
+             Market; `gasket generate-ratings` makes a synthetic one)"
+                .into(),
+        ));
+    }
+    let input = prepare(common)?;
+    let ratings = input
+        .clone()
+        .with_edges(|name, edges| als::ratings_input(config, name, edges));
+    let Some(out) = run_app(common, progress, &ratings, |comm, g| {
+        Ok(als::run(config, comm, g, progress)?)
+    })?
+    else {
+        return Ok(());
+    };
+    let report = &out.extra.app;
+    println!("{}", headline("als", &input, &out));
+    println!(
+        "# {} training and {} held-out ratings; rank {}, lambda {}",
+        report.train_ratings, report.test_ratings, config.rank, config.lambda
+    );
+    println!("round\ttrain_rmse\ttest_rmse");
+    for (round, (train, test)) in report.rounds.iter().enumerate() {
+        println!("{round}\t{train:.6}\t{test:.6}");
+    }
+    println!(
+        "# final test RMSE {:.6}; predicting the training mean gives {:.6}",
+        report.test_rmse, report.baseline_rmse
+    );
+    if let Some(path) = &common.output {
+        write_atomically(path, |w| {
+            writeln!(w, "# gasket als on {}: kind\tid\tfactors", input.name())?;
+            for (v, factors) in &out.values {
+                let (kind, id) = match v.checked_sub(als::ITEM_BASE) {
+                    Some(item) => ("item", item),
+                    None => ("user", *v),
+                };
+                write!(w, "{kind}\t{id}\t")?;
+                for (k, x) in factors.iter().enumerate() {
+                    write!(w, "{}{x}", if k == 0 { "" } else { " " })?;
+                }
+                writeln!(w)?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(
+            "wrote {} factor vectors to {}",
+            out.values.len(),
+            path.display()
+        );
+    }
+    let report = serde_json::to_value(report).map_err(|e| AppError::Config(e.to_string()))?;
+    write_metrics(common, "als", &input, &out, report)
+}
+
+/// Prints how many groups the labels form and the `top` largest (label, size), largest
+/// first, ties by label.
+fn print_groups(values: &[(VertexId, VertexId)], what: &str, column: &str, top: usize) {
+    let mut sizes = std::collections::HashMap::<VertexId, u64>::new();
+    for &(_, label) in values {
+        *sizes.entry(label).or_default() += 1;
+    }
+    let mut by_size: Vec<(VertexId, u64)> = sizes.into_iter().collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    println!("# {} {what}", by_size.len());
+    println!("{column}\tvertices");
+    for (label, size) in by_size.iter().take(top) {
+        println!("{label}\t{size}");
+    }
+}
+
 /// Runs an app with the common options; `None` in the processes of an MPI job that do not
 /// hold rank 0.
-fn run_app<E, T, S, App>(
+fn run_app<E, T, X, S, App>(
     common: &CommonArgs,
     progress: bool,
     source: &S,
     app: App,
-) -> Result<Option<Collected<T>>>
+) -> Result<Option<Collected<T, X>>>
 where
     E: gasket_engine::Wire + Send + Sync,
     T: gasket_engine::Wire + Send,
+    X: Send,
     S: GraphSource<E> + ?Sized,
-    App: Fn(&dyn Comm, &mut gasket_engine::LocalGraph<E>) -> Result<RankRun<T>> + Sync,
+    App: Fn(&dyn Comm, &mut gasket_engine::LocalGraph<E>) -> Result<RankRun<T, X>> + Sync,
 {
     run_on_ranks(
         backend(common)?,
@@ -372,7 +580,7 @@ fn prepare(common: &CommonArgs) -> Result<GraphInput> {
     Ok(GraphInput::new(common.input.clone(), common.format))
 }
 
-fn headline<T>(app: &str, source: &GraphInput, out: &Collected<T>) -> String {
+fn headline<T, X>(app: &str, source: &GraphInput, out: &Collected<T, X>) -> String {
     format!(
         "# {app} on {}: {} vertices, {} edges, {} rank(s); {} superstep(s), stopped because {}; {:.3}s",
         source.name(),
@@ -385,7 +593,7 @@ fn headline<T>(app: &str, source: &GraphInput, out: &Collected<T>) -> String {
     )
 }
 
-/// Writes `--output` and `--metrics` if asked.
+/// Writes `--output` (`vertex<TAB>value` lines) and `--metrics` if asked.
 fn finish<T: std::fmt::Display>(
     common: &CommonArgs,
     app: &str,
@@ -400,6 +608,18 @@ fn finish<T: std::fmt::Display>(
         )?;
         tracing::info!("wrote {} values to {}", out.values.len(), path.display());
     }
+    write_metrics(common, app, source, out, serde_json::Value::Null)
+}
+
+/// Writes `--metrics` if asked: the run's figures, the cut, every rank's supersteps, and
+/// the app's own `report` (null when it has none).
+fn write_metrics<T, X>(
+    common: &CommonArgs,
+    app: &str,
+    source: &GraphInput,
+    out: &Collected<T, X>,
+    report: serde_json::Value,
+) -> Result<()> {
     if let Some(path) = &common.metrics {
         let doc = serde_json::json!({
             "app": app,
@@ -415,12 +635,13 @@ fn finish<T: std::fmt::Display>(
             "partition": {
                 "method": out.graph.placement,
                 "seconds": out.graph.partition_seconds,
-                "edge_cut_fraction": out.extra.edge_cut_fraction,
-                "vertex_balance": out.extra.vertex_balance,
-                "edge_balance": out.extra.edge_balance,
-                "replication_factor": out.extra.replication_factor,
-                "ghosts": out.extra.ghosts,
+                "edge_cut_fraction": out.extra.partition.edge_cut_fraction,
+                "vertex_balance": out.extra.partition.vertex_balance,
+                "edge_balance": out.extra.partition.edge_balance,
+                "replication_factor": out.extra.partition.replication_factor,
+                "ghosts": out.extra.partition.ghosts,
             },
+            "report": report,
             "per_rank_supersteps": out.metrics,
         });
         write_atomically(path, |w| {

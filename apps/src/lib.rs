@@ -6,6 +6,8 @@
 //! - [`pagerank`]: PageRank by pull-based power iteration;
 //! - [`components`]: weakly connected components by min-label propagation;
 //! - [`sssp`]: single-source shortest paths, push-based Bellman-Ford;
+//! - [`als`]: alternating least squares (ALS-WR) matrix factorisation for collaborative
+//!   filtering on the bipartite user-item ratings graph;
 //! - [`kcore`]: k-core decomposition (coreness) by the h-index iteration;
 //! - [`labelprop`]: community detection by synchronous label propagation;
 //! - [`triangles`]: triangles through each vertex, GraphLab's two-superstep count.
@@ -15,6 +17,7 @@
 //! atomically.
 #![warn(missing_docs)]
 
+pub mod als;
 pub mod cli;
 pub mod components;
 mod error;

@@ -9,25 +9,35 @@ use gasket_partitioning::{Partitioning, QualityReport, quality};
 
 use crate::Result;
 
-/// What rank 0 holds after an app's run: every vertex's value, the engine's figures, and
-/// the quality of the edge cut.
-pub type Collected<T> = Outcome<T, QualityReport>;
+/// What rank 0 holds after an app's run: every vertex's value, the engine's figures, the
+/// quality of the edge cut, and the app's own report.
+pub type Collected<T, X = ()> = Outcome<T, Extra<X>>;
+
+/// Rank 0's figures besides the vertex values.
+#[derive(Debug, Clone)]
+pub struct Extra<X> {
+    /// The edge cut's figures.
+    pub partition: QualityReport,
+    /// The app's own report (`RankRun::extra` of rank 0).
+    pub app: X,
+}
 
 /// Runs an app on every rank of `backend`: read `source`, place it with `placement`, build
 /// the graph, run `app`, gather to rank 0. Returns rank 0's view in the process that holds
 /// rank 0, `None` in the other processes of an MPI job.
-pub fn run_on_ranks<E, T, S, App>(
+pub fn run_on_ranks<E, T, X, S, App>(
     backend: Backend,
     source: &S,
     placement: &Partitioning,
     progress: bool,
     app: App,
-) -> Result<Option<Collected<T>>>
+) -> Result<Option<Collected<T, X>>>
 where
     E: Wire + Send + Sync,
     T: Wire + Send,
+    X: Send,
     S: GraphSource<E> + ?Sized,
-    App: Fn(&dyn Comm, &mut LocalGraph<E>) -> Result<RankRun<T>> + Sync,
+    App: Fn(&dyn Comm, &mut LocalGraph<E>) -> Result<RankRun<T, X>> + Sync,
 {
     let mut launcher = Launcher::new(backend)
         .placement(placement.clone())
@@ -44,7 +54,7 @@ where
                 partition.replication_factor
             );
         }
-        Ok(app(comm, graph)?.with_extra(partition))
+        Ok(app(comm, graph)?.map_extra(|app| Extra { partition, app }))
     });
     crate::progress::finish();
     outcome

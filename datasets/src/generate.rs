@@ -1,5 +1,5 @@
-//! Synthetic graphs: Graph500 Kronecker (R-MAT) and uniform random, generated
-//! deterministically from a seed, in parallel.
+//! Synthetic graphs: Graph500 Kronecker (R-MAT) and uniform random, and low-rank ratings
+//! for collaborative filtering, generated deterministically from a seed, in parallel.
 //!
 //! **Kronecker** (as in the Graph500 benchmark): `N = 2^scale` vertices and
 //! `edge_factor * N` directed edges. Each edge descends `scale` levels of the adjacency
@@ -23,6 +23,13 @@
 //! directly by setting the generator's word position. Blocks are generated in parallel with
 //! rayon, so the output is the same for any split into ranges, any number of ranks and any
 //! number of threads.
+//!
+//! **Low-rank ratings** ([`low_rank_ratings`], for collaborative filtering): hidden user
+//! and item factors of dimension `rank` with standard normal entries; user `u` rates
+//! `ratings_per_user` distinct items chosen uniformly, and the rating of item `i` is
+//! `3 + u.v / sqrt(rank)` (mean 3, standard deviation 1, so mostly within 1..5) plus
+//! Gaussian noise. Unclipped, so the matrix of noise-free ratings has rank `rank + 1` (the
+//! constant 3 is one more rank-one term) and a factor model can recover it.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -490,6 +497,385 @@ fn push_decimal(out: &mut Vec<u8>, mut x: u64) {
         }
     }
     out.extend_from_slice(&digits[i..]);
+}
+
+/// Everything that determines a synthetic ratings set ([`low_rank_ratings`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatingsConfig {
+    /// Users, with ids `0..users`.
+    pub users: u64,
+    /// Items, with ids `0..items`.
+    pub items: u64,
+    /// Dimension of the hidden factors.
+    pub rank: usize,
+    /// Distinct items each user rates; at most `items`.
+    pub ratings_per_user: u64,
+    /// Standard deviation of the Gaussian noise added to every rating.
+    pub noise: f64,
+    /// The seed; the same seed gives the same ratings.
+    pub seed: u64,
+}
+
+impl Default for RatingsConfig {
+    /// 1000 users, 500 items, rank 5, 25 ratings per user, noise 0.25, [`DEFAULT_SEED`].
+    fn default() -> Self {
+        RatingsConfig {
+            users: 1000,
+            items: 500,
+            rank: 5,
+            ratings_per_user: 25,
+            noise: 0.25,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+impl RatingsConfig {
+    /// Checks the sizes: at least one user, item and factor dimension, at most `items`
+    /// ratings per user, and a finite, non-negative noise.
+    ///
+    /// # Errors
+    ///
+    /// [`DatasetError::Engine`] with a configuration error naming the bad value.
+    pub fn validate(&self) -> Result<(), DatasetError> {
+        let problem = if self.users == 0 || self.items == 0 || self.rank == 0 {
+            Some(format!(
+                "ratings generator needs at least one user, item and factor dimension \
+                 (users {}, items {}, rank {})",
+                self.users, self.items, self.rank
+            ))
+        } else if self.ratings_per_user > self.items {
+            Some(format!(
+                "ratings generator: {} ratings per user but only {} items",
+                self.ratings_per_user, self.items
+            ))
+        } else if !(self.noise.is_finite() && self.noise >= 0.0) {
+            Some(format!(
+                "ratings generator noise {} is not a finite non-negative number",
+                self.noise
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(msg) => Err(EngineError::Config(msg).into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A standard normal draw (Box-Muller, the cosine half).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    // 53-bit uniforms: `u1` in (0, 1] keeps the logarithm finite.
+    let u1 = ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64);
+    let u2 = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A uniform draw from `0..=hi` (rejection sampling, so exactly uniform).
+fn uniform_upto(rng: &mut ChaCha8Rng, hi: u64) -> u64 {
+    if hi == u64::MAX {
+        return rng.next_u64();
+    }
+    let n = hi + 1;
+    let zone = u64::MAX - (u64::MAX % n + 1) % n;
+    loop {
+        let x = rng.next_u64();
+        if x <= zone {
+            return x % n;
+        }
+    }
+}
+
+/// The ratings of a low-rank model (see the module docs): `(user, item, rating)` sorted by
+/// user, then item; `users * ratings_per_user` of them, each user's items distinct.
+///
+/// Deterministic per configuration: the item factors come from ChaCha8 stream 0 and user
+/// `u`'s factors, items and noise from stream `u + 1`, so users are generated in parallel
+/// and the result does not depend on the number of threads.
+///
+/// # Panics
+///
+/// When the configuration fails [`RatingsConfig::validate`].
+pub fn low_rank_ratings(cfg: &RatingsConfig) -> Vec<(u64, u64, f64)> {
+    if let Err(e) = cfg.validate() {
+        panic!("{e}");
+    }
+    // Independent of the graph generators' keys for the same seed.
+    let mut keys = SplitMix(cfg.seed ^ 0x5241_5449_4E47_5321);
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&keys.next().to_le_bytes());
+    }
+    let k = cfg.rank;
+    let mut rng = ChaCha8Rng::from_seed(key);
+    let item_factors: Vec<f64> = (0..cfg.items as usize * k)
+        .map(|_| normal(&mut rng))
+        .collect();
+    let scale = 1.0 / (k as f64).sqrt();
+    let per_user: Vec<Vec<(u64, u64, f64)>> = (0..cfg.users)
+        .into_par_iter()
+        .map(|u| {
+            let mut rng = ChaCha8Rng::from_seed(key);
+            rng.set_stream(u + 1);
+            let factors: Vec<f64> = (0..k).map(|_| normal(&mut rng)).collect();
+            // Floyd's algorithm: `m` distinct items out of `n` in `m` draws.
+            let (n, m) = (cfg.items, cfg.ratings_per_user);
+            let mut chosen = std::collections::HashSet::with_capacity(m as usize);
+            let mut items = Vec::with_capacity(m as usize);
+            for j in n - m..n {
+                let t = uniform_upto(&mut rng, j);
+                let pick = if chosen.contains(&t) { j } else { t };
+                chosen.insert(pick);
+                items.push(pick);
+            }
+            items.sort_unstable();
+            items
+                .into_iter()
+                .map(|i| {
+                    let v = &item_factors[i as usize * k..(i as usize + 1) * k];
+                    let dot: f64 = factors.iter().zip(v).map(|(a, b)| a * b).sum();
+                    (u, i, 3.0 + dot * scale + cfg.noise * normal(&mut rng))
+                })
+                .collect()
+        })
+        .collect();
+    per_user.into_iter().flatten().collect()
+}
+
+/// Writes [`low_rank_ratings`] to `path` as a 3-column SNAP file (a `#` comment header,
+/// then one `user<TAB>item<TAB>rating` line per rating, the rating printed so that it
+/// reads back exactly) and returns the number of ratings. [`crate::read_graph`] with
+/// [`crate::Format::Snap`] reads it back with the ratings as weights.
+///
+/// Like [`write_edge_list`], the file appears at `path` only when complete.
+///
+/// # Errors
+///
+/// [`DatasetError::Write`] when the file cannot be written; [`DatasetError::Engine`] when
+/// the configuration is invalid.
+pub fn write_ratings(cfg: &RatingsConfig, path: &Path) -> Result<u64, DatasetError> {
+    cfg.validate()?;
+    let ratings = low_rank_ratings(cfg);
+    let tmp = temp_path(path);
+    let write = || -> io::Result<u64> {
+        let mut file = io::BufWriter::new(File::create(&tmp)?);
+        write!(
+            file,
+            "# gasket synthetic ratings: users {} items {} rank {} ratings per user {} \
+             noise {} seed {}\n\
+             # Ratings: {}\n\
+             # UserId\tItemId\tRating\n",
+            cfg.users,
+            cfg.items,
+            cfg.rank,
+            cfg.ratings_per_user,
+            cfg.noise,
+            cfg.seed,
+            ratings.len()
+        )?;
+        for &(u, i, r) in &ratings {
+            writeln!(file, "{u}\t{i}\t{r}")?;
+        }
+        file.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        Ok(ratings.len() as u64)
+    };
+    let written = write().and_then(|n| fs::rename(&tmp, path).map(|()| n));
+    written.map_err(|source| {
+        // Best effort: the temporary file may not even exist.
+        let _ = fs::remove_file(&tmp);
+        DatasetError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod ratings_tests {
+    use super::*;
+    use gasket_engine::comm::{SingleComm, ThreadComm};
+
+    fn small() -> RatingsConfig {
+        RatingsConfig {
+            users: 60,
+            items: 40,
+            rank: 3,
+            ratings_per_user: 12,
+            noise: 0.1,
+            seed: 7,
+        }
+    }
+
+    #[test]
+    fn generate_ratings_have_the_configured_shape() {
+        let cfg = small();
+        let r = low_rank_ratings(&cfg);
+        assert_eq!(r.len(), 60 * 12);
+        for (u, chunk) in r.chunks(12).enumerate() {
+            let items: Vec<u64> = chunk.iter().map(|&(_, i, _)| i).collect();
+            assert!(chunk.iter().all(|&(user, _, _)| user == u as u64));
+            assert!(items.windows(2).all(|w| w[0] < w[1]), "distinct, sorted");
+            assert!(items.iter().all(|&i| i < 40));
+        }
+        let n = r.len() as f64;
+        let mean = r.iter().map(|x| x.2).sum::<f64>() / n;
+        let var = r.iter().map(|x| (x.2 - mean).powi(2)).sum::<f64>() / n;
+        assert!((mean - 3.0).abs() < 0.3, "mean {mean}");
+        assert!((0.5..1.6).contains(&var.sqrt()), "std dev {}", var.sqrt());
+        // Every item can be rated by everyone.
+        let all = RatingsConfig {
+            ratings_per_user: 40,
+            ..cfg
+        };
+        let r = low_rank_ratings(&all);
+        assert!(r.chunks(40).all(|c| c.iter().map(|x| x.1).eq(0..40)));
+    }
+
+    #[test]
+    fn generate_ratings_are_low_rank_plus_noise() {
+        // Without noise and with every item rated, the rating matrix minus 3 has rank
+        // `rank`: Gaussian elimination with partial pivoting finds exactly that many
+        // pivots above rounding level.
+        let exact = RatingsConfig {
+            noise: 0.0,
+            ..small()
+        };
+        let full = RatingsConfig {
+            ratings_per_user: exact.items,
+            ..exact
+        };
+        let (rows, cols) = (full.users as usize, full.items as usize);
+        let mut m: Vec<f64> = low_rank_ratings(&full).iter().map(|r| r.2 - 3.0).collect();
+        let mut rank = 0;
+        for c in 0..cols {
+            let Some(p) = (rank..rows)
+                .max_by(|&a, &b| m[a * cols + c].abs().total_cmp(&m[b * cols + c].abs()))
+            else {
+                break;
+            };
+            if m[p * cols + c].abs() < 1e-9 {
+                continue;
+            }
+            for j in 0..cols {
+                m.swap(p * cols + j, rank * cols + j);
+            }
+            for r in rank + 1..rows {
+                let f = m[r * cols + c] / m[rank * cols + c];
+                for j in c..cols {
+                    m[r * cols + j] -= f * m[rank * cols + j];
+                }
+            }
+            rank += 1;
+        }
+        assert_eq!(
+            rank, full.rank,
+            "noise-free ratings have the configured rank"
+        );
+        // Noise is drawn after the item choice, with the configured size.
+        let noisy = RatingsConfig {
+            noise: 0.5,
+            ..small()
+        };
+        let (a, b) = (low_rank_ratings(&exact), low_rank_ratings(&noisy));
+        let same_items = a.iter().zip(&b).all(|(x, y)| (x.0, x.1) == (y.0, y.1));
+        assert!(same_items, "noise draws come after the item choice");
+        let n = a.len() as f64;
+        let rms = (a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x.2 - y.2).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        assert!((0.4..0.6).contains(&rms), "noise rms {rms}");
+    }
+
+    #[test]
+    fn generate_ratings_are_deterministic() {
+        let cfg = small();
+        let whole = low_rank_ratings(&cfg);
+        assert_eq!(whole, low_rank_ratings(&cfg));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!(pool.install(|| low_rank_ratings(&cfg)), whole);
+        let other = RatingsConfig { seed: 8, ..cfg };
+        assert_ne!(low_rank_ratings(&other), whole);
+        // More users leave the first users' ratings unchanged.
+        let more = RatingsConfig { users: 90, ..cfg };
+        assert_eq!(low_rank_ratings(&more)[..whole.len()], whole[..]);
+    }
+
+    #[test]
+    fn generate_ratings_validate() {
+        let bad = [
+            RatingsConfig {
+                users: 0,
+                ..small()
+            },
+            RatingsConfig { rank: 0, ..small() },
+            RatingsConfig {
+                ratings_per_user: 41,
+                ..small()
+            },
+            RatingsConfig {
+                noise: -1.0,
+                ..small()
+            },
+            RatingsConfig {
+                noise: f64::NAN,
+                ..small()
+            },
+        ];
+        for cfg in bad {
+            let err = cfg.validate().unwrap_err();
+            assert!(
+                err.to_string().starts_with("invalid configuration"),
+                "{err}"
+            );
+        }
+        assert!(RatingsConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn generate_ratings_file_reads_back_with_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ratings.txt");
+        let cfg = small();
+        let expect = low_rank_ratings(&cfg);
+        assert_eq!(write_ratings(&cfg, &path).unwrap(), expect.len() as u64);
+        let g = crate::read_graph(&path, crate::Format::Snap, &SingleComm).unwrap();
+        let w = g.weight.as_ref().expect("a weighted file");
+        let read: Vec<(u64, u64, f64)> = (0..g.len()).map(|k| (g.src[k], g.dst[k], w[k])).collect();
+        assert_eq!(read, expect, "ratings read back exactly");
+        // Three ranks read disjoint shares of the same ratings.
+        let shares = ThreadComm::run(3, |comm| {
+            crate::read_graph(&path, crate::Format::Snap, &comm)
+        })
+        .unwrap();
+        let mut all: Vec<(u64, u64, u64)> = shares
+            .iter()
+            .flat_map(|g| {
+                let w = g.weight.as_ref().expect("weighted on every rank");
+                (0..g.len()).map(move |k| (g.src[k], g.dst[k], w[k].to_bits()))
+            })
+            .collect();
+        all.sort_unstable();
+        let expect: Vec<_> = expect
+            .iter()
+            .map(|&(u, i, r)| (u, i, r.to_bits()))
+            .collect();
+        assert_eq!(all, expect);
+        let bad = dir.path().join("missing").join("r.txt");
+        assert!(matches!(
+            write_ratings(&cfg, &bad),
+            Err(DatasetError::Write { .. })
+        ));
+    }
 }
 
 #[cfg(test)]

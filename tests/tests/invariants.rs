@@ -237,7 +237,7 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
         let kinds: Vec<&str> = out.metrics[0].iter().map(|m| m.frontier).collect();
         assert_eq!(kinds[0], "dense", "all vertices start active");
         assert!(
-            kinds.iter().any(|&k| k == "sparse"),
+            kinds.contains(&"sparse"),
             "settling components go sparse: {kinds:?}"
         );
 
@@ -250,7 +250,7 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
         )
         .unwrap()
         .expect("thread ranks return rank 0's results");
-        let ghosts = pr.extra.ghosts;
+        let ghosts = pr.extra.partition.ghosts;
         for step in 0..pr.summary.iterations {
             let (mut updates, mut bytes) = (0u64, 0u64);
             for rank in &pr.metrics {

@@ -24,11 +24,16 @@ pub struct RankRun<T, X = ()> {
 impl<T, X> RankRun<T, X> {
     /// The same run with `extra` replaced.
     pub fn with_extra<Y>(self, extra: Y) -> RankRun<T, Y> {
+        self.map_extra(|_| extra)
+    }
+
+    /// The same run with `extra` mapped through `f`.
+    pub fn map_extra<Y>(self, f: impl FnOnce(X) -> Y) -> RankRun<T, Y> {
         RankRun {
             values: self.values,
             summary: self.summary,
             metrics: self.metrics,
-            extra,
+            extra: f(self.extra),
         }
     }
 }
