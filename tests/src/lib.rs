@@ -78,6 +78,29 @@ pub fn gasket_bin() -> PathBuf {
     bin
 }
 
+/// The binary of the apps crate's example `name` (apps/examples), built on demand.
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps layout");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "gasket-apps", "--example", name]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for an example");
+        assert!(status.success(), "building example {name} failed");
+    }
+    bin
+}
+
 /// Runs `gasket` with `args` (progress silenced) and returns its output.
 pub fn gasket(args: &[&str]) -> Output {
     Command::new(gasket_bin())
