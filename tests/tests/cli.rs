@@ -286,3 +286,143 @@ fn missing_output_directory() {
         &["/no/such/dir"],
     );
 }
+
+/// Reads a `vertex<TAB>value` output file.
+fn read_values<T: std::str::FromStr>(path: &Path) -> Vec<(u64, T)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (v, x) = l.split_once('\t').unwrap();
+            let x = x.parse().unwrap_or_else(|_| panic!("value in {l}"));
+            (v.parse().unwrap(), x)
+        })
+        .collect()
+}
+
+#[test]
+fn toolkit_subcommands_write_what_their_verifiers_compute() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.tsv");
+    let out_s = out.to_str().unwrap();
+    let edges = gasket_tests::read_whole(
+        &shared_dataset("wiki-Vote.txt.gz"),
+        gasket_datasets::Format::Snap,
+    );
+    let pairs: Vec<(u64, u64)> = edges
+        .src
+        .iter()
+        .copied()
+        .zip(edges.dst.iter().copied())
+        .collect();
+    for ranks in ["1", "4"] {
+        let run = |app: &str| {
+            let result = gasket(&[app, "--ranks", ranks, "--output", out_s]);
+            let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+            assert!(
+                result.status.success(),
+                "{app}: {}",
+                String::from_utf8_lossy(&result.stderr)
+            );
+            stdout
+        };
+        let stdout = run("kcore");
+        assert!(stdout.contains("degeneracy (largest k with a non-empty k-core): 53"));
+        assert_eq!(
+            read_values::<u32>(&out),
+            gasket_apps::kcore::verify(&pairs, &[])
+        );
+
+        let stdout = run("triangles");
+        assert!(stdout.contains("# 608389 triangles"), "{stdout}");
+        assert_eq!(
+            read_values::<u64>(&out),
+            gasket_apps::triangles::verify(&pairs, &[])
+        );
+
+        run("labelprop");
+        let config = gasket_apps::labelprop::LabelPropConfig::default();
+        assert_eq!(
+            read_values::<u64>(&out),
+            gasket_apps::labelprop::verify(&pairs, &[], &config)
+        );
+    }
+}
+
+#[test]
+fn als_reports_rmse_below_the_mean_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let ratings = dir.path().join("ratings.txt");
+    let ratings_s = ratings.to_str().unwrap();
+    let made = gasket(&[
+        "generate-ratings",
+        "--users",
+        "400",
+        "--items",
+        "200",
+        "-o",
+        ratings_s,
+    ]);
+    assert!(made.status.success());
+    let out = dir.path().join("factors.tsv");
+    let result = gasket(&[
+        "als",
+        "--input",
+        ratings_s,
+        "--ranks",
+        "2",
+        "--rank",
+        "6",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let last = stdout
+        .lines()
+        .find(|l| l.starts_with("# final test RMSE"))
+        .unwrap();
+    let numbers: Vec<f64> = last
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (test, baseline) = (numbers[0], numbers[1]);
+    assert!(test < 0.6 * baseline, "{last}");
+    let factors = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = factors.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 600, "one line per user and item");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.split('\t').nth(2).unwrap().split(' ').count() == 6)
+    );
+}
+
+#[test]
+fn bad_toolkit_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_columns = write(dir.path(), "pairs.txt", b"1 2\n2 3\n");
+    let nan = write(dir.path(), "nan.txt", b"1 2 4.5\n2 3 nan\n");
+    let huge_item = write(dir.path(), "huge.txt", b"1 4611686018427387904 3\n");
+    let ok = write(dir.path(), "ok.txt", b"1 2 4.5\n2 3 1\n");
+    expect_user_error(&["als"], &["als needs a ratings file"]);
+    expect_user_error(&["als", "-i", &two_columns], &["pairs.txt", "third column"]);
+    expect_user_error(&["als", "-i", &nan], &["nan.txt"]);
+    expect_user_error(
+        &["als", "-i", &huge_item],
+        &["huge.txt", "4611686018427387904"],
+    );
+    expect_user_error(&["als", "-i", &ok, "--rank", "0"], &["rank"]);
+    expect_user_error(&["als", "-i", &ok, "--test-fraction", "1.5"], &["test"]);
+    expect_user_error(&["als", "-i", &ok, "--lambda=-1"], &["lambda"]);
+    let bad_line = write(dir.path(), "bad.txt", b"1 2\n3 x\n");
+    for app in ["kcore", "labelprop", "triangles"] {
+        expect_user_error(&[app, "-i", &bad_line], &["bad.txt:2"]);
+    }
+    expect_user_error(&["generate-ratings", "--items", "0"], &["item"]);
+}
