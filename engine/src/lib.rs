@@ -15,6 +15,12 @@
 //!   [`Context`].
 //! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`].
 //! - [`wire`]: the byte codec for everything that crosses ranks.
+//! - [`launcher`]: [`Launcher`], one call from a user's `main` to a finished run (ranks,
+//!   loading, placement, build, run, results on rank 0); [`output`] writes result files
+//!   atomically.
+//!
+//! New here? The [`tutorial`] goes from an empty crate to a custom program running under
+//! `mpirun -np 4`, and the [`launcher`] docs show the shortest complete program.
 //!
 //! The shortest complete program counts in-degrees by gathering over in-edges:
 //!
@@ -68,6 +74,7 @@ pub mod output;
 pub mod ownership;
 pub mod program;
 pub mod sync;
+pub mod tutorial;
 pub mod wire;
 
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
@@ -103,3 +110,8 @@ pub mod prelude {
     pub use crate::sync::{RunSummary, StopReason, SyncConfig, SyncEngine};
     pub use crate::wire::Wire;
 }
+
+/// The README's code blocks, compiled as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
