@@ -93,21 +93,24 @@ pub use program::{
 pub use sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
 pub use wire::Wire;
 
-/// Everything a vertex-program author needs, in one import.
+/// Everything a vertex-program author needs, in one import: the program trait and its
+/// views, the launcher and its seams, the engine, ranks and their communication, and the
+/// wire codec for vertex, edge and message types.
 pub mod prelude {
     pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
     pub use crate::error::EngineError;
     pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::launcher::{
-        GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun, fail, run_program,
+        EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
+        fail, run_program,
     };
     pub use crate::ownership::{HashOwnership, Ownership};
     pub use crate::program::{
         Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
         VertexMut, VertexProgram, VertexRef,
     };
-    pub use crate::sync::{RunSummary, StopReason, SyncConfig, SyncEngine};
+    pub use crate::sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
     pub use crate::wire::Wire;
 }
 
