@@ -4,6 +4,7 @@
 //! a `run` function on the engine and an independent serial `verify`:
 //!
 //! - [`pagerank`]: PageRank by pull-based power iteration;
+//! - [`pagerank_delta`]: PageRank by pushing residuals, for the asynchronous engine;
 //! - [`components`]: weakly connected components by min-label propagation;
 //! - [`sssp`]: single-source shortest paths, push-based Bellman-Ford;
 //! - [`als`]: alternating least squares (ALS-WR) matrix factorisation for collaborative
@@ -25,6 +26,7 @@ pub mod kcore;
 pub mod labelprop;
 pub mod output;
 pub mod pagerank;
+pub mod pagerank_delta;
 pub mod progress;
 pub mod run;
 pub mod sssp;

@@ -65,6 +65,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod async_engine;
 pub mod comm;
 pub mod error;
 pub mod graph;
@@ -77,13 +78,14 @@ pub mod sync;
 pub mod tutorial;
 pub mod wire;
 
+pub use async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency, Scheduler};
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
 pub use error::{EngineError, InputFailure, Result};
 pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
 pub use launcher::{
     EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
-    fail, run_program,
+    fail, run_program, run_program_async,
 };
 pub use ownership::{HashOwnership, Ownership, TableOwnership};
 pub use program::{
@@ -97,13 +99,14 @@ pub use wire::Wire;
 /// views, the launcher and its seams, the engine, ranks and their communication, and the
 /// wire codec for vertex, edge and message types.
 pub mod prelude {
+    pub use crate::async_engine::{AsyncConfig, AsyncEngine, Consistency, Scheduler};
     pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
     pub use crate::error::EngineError;
     pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::launcher::{
         EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
-        fail, run_program,
+        fail, run_program, run_program_async,
     };
     pub use crate::ownership::{HashOwnership, Ownership};
     pub use crate::program::{

@@ -157,6 +157,12 @@ pub trait VertexProgram: Sync {
         )
     }
 
+    /// The priority of a pending message under the asynchronous engine's priority
+    /// scheduler: larger runs first (default: all equal).
+    fn priority(&self, _msg: &Self::Message) -> f64 {
+        0.0
+    }
+
     /// The reduction of each aggregator slot (default: no aggregators).
     fn aggregators(&self) -> Vec<ReduceOp> {
         Vec::new()

@@ -78,6 +78,10 @@ pub trait Comm: Send + Sync {
     fn rank(&self) -> Rank;
     /// Number of ranks.
     fn size(&self) -> usize;
+    /// How many ranks share this process (and its cores): more than 1 for thread ranks.
+    fn ranks_in_process(&self) -> usize {
+        1
+    }
     /// Sends `send[r]` to rank `r` and returns `recv` with `recv[r]` from rank `r`.
     fn all_to_all_v(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
     /// Traffic sent so far by this rank.

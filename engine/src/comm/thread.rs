@@ -106,6 +106,9 @@ impl Comm for ThreadComm {
     fn size(&self) -> usize {
         self.to.len()
     }
+    fn ranks_in_process(&self) -> usize {
+        self.size()
+    }
 
     fn all_to_all_v(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
         assert_eq!(send.len(), self.size(), "one buffer per rank");

@@ -22,5 +22,5 @@ mod topology;
 
 pub(crate) use build::IdMap;
 pub use build::{EdgeInput, build_local_graph};
-pub(crate) use topology::zst_mut;
 pub use topology::{Csr, LocalGraph, Topology};
+pub(crate) use topology::{zst_mut, zst_ref};

@@ -54,7 +54,7 @@ use std::fmt::Display;
 use std::path::Path;
 use std::time::Instant;
 
-pub use run::{RankRun, run_program};
+pub use run::{RankRun, run_program, run_program_async};
 pub use source::{EdgeEnds, GraphSource, Hashed, InMemory, Placement};
 
 use crate::comm::{Backend, Comm, CommExt, RankFailure, launch, launched_by_mpirun};

@@ -1,11 +1,12 @@
 //! One rank's run of a program on its built graph, and what it hands back.
 
+use crate::async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::graph::LocalGraph;
 use crate::ids::VertexId;
 use crate::program::{VertexProgram, VertexRef};
-use crate::sync::{RunSummary, SuperstepMetrics, SyncConfig, SyncEngine};
+use crate::sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
 
 /// One rank's outcome: its owned vertices' results, the engine's figures, and anything
 /// else the rank computed (`extra`; only rank 0's reaches the caller of the launcher).
@@ -15,8 +16,11 @@ pub struct RankRun<T, X = ()> {
     pub values: Vec<(VertexId, T)>,
     /// How the run ended.
     pub summary: RunSummary,
-    /// Per-superstep figures of this rank.
+    /// Per-superstep figures of this rank (synchronous engine; empty for an asynchronous
+    /// run).
     pub metrics: Vec<SuperstepMetrics>,
+    /// The asynchronous engine's figures of this rank (`None` for a synchronous run).
+    pub async_metrics: Option<AsyncMetrics>,
     /// Any other per-rank result (a quality report, a global error measure, ...).
     pub extra: X,
 }
@@ -33,6 +37,7 @@ impl<T, X> RankRun<T, X> {
             values: self.values,
             summary: self.summary,
             metrics: self.metrics,
+            async_metrics: self.async_metrics,
             extra: f(self.extra),
         }
     }
@@ -55,6 +60,36 @@ pub fn run_program<P: VertexProgram, T>(
         values,
         summary,
         metrics: engine.metrics().to_vec(),
+        async_metrics: None,
+        extra: (),
+    })
+}
+
+/// Runs `program` to completion with the asynchronous engine on this rank's graph
+/// (collective) and maps each owned vertex to its result with `value`. The summary counts
+/// exchange rounds as iterations.
+pub fn run_program_async<P: VertexProgram, T>(
+    program: &P,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<P::Edge>,
+    config: AsyncConfig,
+    value: impl Fn(&VertexRef<'_, P::Vertex>) -> T,
+) -> Result<RankRun<T>> {
+    let mut engine = AsyncEngine::new(program, graph, comm, config)?;
+    let metrics = engine.run()?;
+    let mut values = Vec::with_capacity(engine.topology().num_owned());
+    engine.for_each_owned(|v| values.push((v.id(), value(v))));
+    Ok(RankRun {
+        values,
+        summary: RunSummary {
+            iterations: metrics.rounds as usize,
+            stopped_because: metrics
+                .stopped_because
+                .unwrap_or(StopReason::NoActiveVertices),
+            seconds: metrics.seconds,
+        },
+        metrics: Vec::new(),
+        async_metrics: Some(metrics),
         extra: (),
     })
 }

@@ -661,7 +661,7 @@ fn gather_apply_phase<'f, P: VertexProgram>(
 /// to `place(ghost index, value)`. With `frontier`, only active vertices are sent, behind a
 /// bitmask over the mirror plan (omitted when all are active); without it (at start-up),
 /// everything. Returns the number of updates sent.
-fn exchange_ghosts<P: VertexProgram>(
+pub(crate) fn exchange_ghosts<P: VertexProgram>(
     comm: &dyn Comm,
     topo: &Topology,
     owned: &[P::Vertex],

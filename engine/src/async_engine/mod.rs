@@ -1,0 +1,681 @@
+//! The asynchronous engine: vertices run as soon as they are signalled, read their
+//! neighbours' newest data, and the run ends when no work is left anywhere.
+//!
+//! Per rank, `workers` threads take signalled owned vertices from a [`Scheduler`] (FIFO,
+//! priority, sweep) and run gather, apply and scatter on each under a [`Consistency`]
+//! model (see `scope` for the locking scheme and why it cannot deadlock). A signal to an
+//! owned vertex goes straight to the scheduler; changed data of a vertex that other ranks
+//! hold as a ghost, and signals to ghosts, go to a per-peer outbox.
+//!
+//! The calling thread is the rank's exchange thread: whenever the outbox passes
+//! `batch_bytes` or `flush_interval` has passed, it cuts a round and swaps every rank's
+//! outbox with one `all_to_all_v`, then applies the ghost updates it received (under the
+//! ghosts' write locks) and hands the signals to the scheduler. Workers never wait for a
+//! round: while one is in flight they keep running vertices.
+//!
+//! Termination is detected, never timed out: each round's header says whether the rank
+//! was passive (nothing scheduled or running; read before the outbox is cut, and a task
+//! hands on its outputs before it stops counting as running) and how many records it sent.
+//! When every rank was passive and the round carried no record, no work exists and none is
+//! in flight (every record sent so far was delivered by the collective that carried it), so
+//! every rank stops at the same round. A vote to stop (`Context::stop`) ends the run the
+//! same way. With one rank, passive is enough.
+//!
+//! Edge and full consistency on one rank come from the locks; across ranks a neighbour on
+//! another rank can run concurrently, so for those models on several ranks the launcher
+//! runs the chromatic schedule instead (see `crate::chromatic`). The engine itself refuses
+//! that combination rather than weaken the promise.
+//!
+//! What a program sees: `ctx.iteration()` is 0, aggregators accumulate over the whole run
+//! (their reduced values are in [`AsyncMetrics::aggregates`]) and `ctx.aggregated` returns
+//! the values `init` contributed; `after_superstep` is not called (there are no supersteps).
+//! Copies of a cut edge's data on the two ranks are not reconciled (the synchronous engine
+//! reconciles them): write edge data only from the source side, or use the sync engine.
+
+mod exchange;
+mod scheduler;
+mod scope;
+
+pub use scheduler::Scheduler;
+pub use scope::Consistency;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use serde::Serialize;
+
+use self::exchange::{GHOST_UPDATE, HEADER_BYTES, Header, Outbox, Routes, SIGNAL};
+use self::scheduler::{Schedule, lock};
+use self::scope::{Scope, read, write};
+use crate::comm::{Comm, ReduceOp};
+use crate::error::{EngineError, Result};
+use crate::graph::{LocalGraph, Topology, zst_mut, zst_ref};
+use crate::ids::LocalId;
+use crate::program::{
+    Activation, Context, ContextFacts, Neighbor, VertexMut, VertexProgram, VertexRef, fold,
+    identity,
+};
+use crate::sync::{StopReason, exchange_ghosts};
+use crate::wire::Wire;
+
+/// Settings of the asynchronous engine.
+#[derive(Debug, Clone)]
+pub struct AsyncConfig {
+    /// Which signalled vertex runs next.
+    pub scheduler: Scheduler,
+    /// What a vertex's run holds exclusively.
+    pub consistency: Consistency,
+    /// Worker threads per rank (0: the machine's cores divided by the ranks in this process).
+    pub workers: usize,
+    /// Longest time records wait in the outbox before a round.
+    pub flush_interval: Duration,
+    /// A round starts early when this many bytes wait in the outbox.
+    pub batch_bytes: usize,
+    /// Log progress about once a second at `info` level on rank 0.
+    pub log_progress: bool,
+}
+
+impl Default for AsyncConfig {
+    fn default() -> Self {
+        AsyncConfig {
+            scheduler: Scheduler::Fifo,
+            consistency: Consistency::Edge,
+            workers: 0,
+            flush_interval: Duration::from_millis(1),
+            batch_bytes: 1 << 20,
+            log_progress: true,
+        }
+    }
+}
+
+/// What an asynchronous run did on one rank.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AsyncMetrics {
+    /// Vertex runs (gather-apply-scatter) on this rank.
+    pub updates: u64,
+    /// `updates` per second of the run.
+    pub updates_per_second: f64,
+    /// Worker threads.
+    pub workers: usize,
+    /// Exchange rounds.
+    pub rounds: u64,
+    /// Ghost updates sent to other ranks.
+    pub ghost_updates_sent: u64,
+    /// Signals sent to other ranks' vertices.
+    pub remote_signals_sent: u64,
+    /// Bytes sent to other ranks (records and round headers).
+    pub bytes_sent: u64,
+    /// Non-empty buffers sent to other ranks.
+    pub messages_sent: u64,
+    /// Seconds workers spent with nothing to run, summed over workers.
+    pub idle_seconds: f64,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
+    /// Aggregator values reduced over the whole run and all ranks.
+    pub aggregates: Vec<f64>,
+    /// Why the run ended.
+    pub stopped_because: Option<StopReason>,
+}
+
+/// The asynchronous engine running `P` on one rank's graph.
+pub struct AsyncEngine<'a, P: VertexProgram> {
+    program: &'a P,
+    comm: &'a dyn Comm,
+    graph: &'a mut LocalGraph<P::Edge>,
+    config: AsyncConfig,
+    ops: Vec<ReduceOp>,
+    init_aggregates: Vec<f64>,
+    data: Vec<RwLock<P::Vertex>>,
+    schedule: Schedule<P::Message>,
+    routes: Routes,
+    outbox: Outbox,
+    metrics: AsyncMetrics,
+}
+
+/// Everything the workers and the exchange share during a run.
+struct Shared<'r, P: VertexProgram> {
+    program: &'r P,
+    topo: &'r Topology,
+    in_edge_ids: &'r [usize],
+    edges: &'r [Mutex<P::Edge>],
+    data: &'r [RwLock<P::Vertex>],
+    schedule: &'r Schedule<P::Message>,
+    routes: &'r Routes,
+    outbox: &'r Outbox,
+    consistency: Consistency,
+    batch_bytes: usize,
+    wake: Sender<()>,
+    done: AtomicBool,
+    stop: AtomicBool,
+    updates: AtomicU64,
+}
+
+impl<'a, P: VertexProgram> AsyncEngine<'a, P> {
+    /// Initialises vertex data (`P::init`), fills ghosts and schedules the first vertices
+    /// (every owned vertex under `Activation::All`, else those `init` signalled).
+    /// Collective.
+    pub fn new(
+        program: &'a P,
+        graph: &'a mut LocalGraph<P::Edge>,
+        comm: &'a dyn Comm,
+        config: AsyncConfig,
+    ) -> Result<Self> {
+        if comm.size() > 1 && config.consistency != Consistency::Vertex {
+            return Err(EngineError::Config(format!(
+                "{} consistency across {} ranks needs the chromatic schedule (the launcher \
+                 chooses it); the asynchronous engine gives it on one rank",
+                config.consistency,
+                comm.size()
+            )));
+        }
+        let topo = &graph.topo;
+        let n_owned = topo.num_owned();
+        let ops = program.aggregators();
+        let no_aggregates = vec![f64::NAN; ops.len()];
+        let facts = ContextFacts {
+            iteration: 0,
+            rank: comm.rank(),
+            num_ranks: comm.size(),
+            num_vertices: topo.num_global_vertices(),
+            aggregates: &no_aggregates,
+            ops: &ops,
+        };
+        let mut ctx = Context::new(facts);
+        let mut values: Vec<P::Vertex> = (0..n_owned)
+            .map(|v| program.init(&VertexRef::new(v as LocalId, topo, &()), &mut ctx))
+            .collect();
+        let mut ghosts: Vec<Option<P::Vertex>> = (0..topo.num_ghosts()).map(|_| None).collect();
+        exchange_ghosts::<P>(comm, topo, &values, None, |g, value| {
+            ghosts[g] = Some(value)
+        })?;
+        values.extend(
+            ghosts
+                .into_iter()
+                .map(|g| g.expect("every ghost has one owner")),
+        );
+        let mut init_aggregates = ctx.partial.clone();
+        for (slot, &op) in ops.iter().enumerate() {
+            comm.all_reduce_f64(&mut init_aggregates[slot..slot + 1], op)?;
+        }
+
+        let schedule = Schedule::new(n_owned, config.scheduler);
+        let routes = Routes::new(topo);
+        let outbox = Outbox::new(comm.size());
+        if program.activation() == Activation::All {
+            for v in 0..n_owned {
+                // No message: `apply` sees `ctx.message() == None`.
+                schedule.schedule_bare(program, v as LocalId);
+            }
+        }
+        for (u, msg) in ctx.signals.drain(..) {
+            if (u as usize) < n_owned {
+                schedule.signal(program, u, msg);
+            } else {
+                let (peer, slot) = routes.owner(u, n_owned);
+                outbox.push(peer, SIGNAL, slot, &msg);
+            }
+        }
+        Ok(AsyncEngine {
+            program,
+            comm,
+            config,
+            ops,
+            init_aggregates,
+            data: values.into_iter().map(RwLock::new).collect(),
+            schedule,
+            routes,
+            outbox,
+            metrics: AsyncMetrics::default(),
+            graph,
+        })
+    }
+
+    /// Runs until no vertex is scheduled or running on any rank and nothing is in flight,
+    /// or a vertex votes to stop. Collective.
+    pub fn run(&mut self) -> Result<AsyncMetrics> {
+        let started = Instant::now();
+        let workers = match self.config.workers {
+            0 => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (cores / self.comm.ranks_in_process().max(1)).max(1)
+            }
+            n => n,
+        };
+        let edges: Vec<Mutex<P::Edge>> = if std::mem::size_of::<P::Edge>() == 0 {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.graph.edge_data)
+                .into_iter()
+                .map(Mutex::new)
+                .collect()
+        };
+        let (wake, woken) = bounded(1);
+        let shared = Shared {
+            program: self.program,
+            topo: &self.graph.topo,
+            in_edge_ids: &self.graph.topo.in_edge_ids,
+            edges: &edges,
+            data: &self.data,
+            schedule: &self.schedule,
+            routes: &self.routes,
+            outbox: &self.outbox,
+            consistency: self.config.consistency,
+            batch_bytes: self.config.batch_bytes,
+            wake,
+            done: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            updates: AtomicU64::new(0),
+        };
+        let facts = ContextFacts {
+            iteration: 0,
+            rank: self.comm.rank(),
+            num_ranks: self.comm.size(),
+            num_vertices: self.graph.topo.num_global_vertices(),
+            aggregates: &self.init_aggregates,
+            ops: &self.ops,
+        };
+        let mut metrics = AsyncMetrics {
+            workers,
+            ..AsyncMetrics::default()
+        };
+        let outcome = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| s.spawn(|| shared.work(facts)))
+                .collect();
+            let exchanged = shared.exchange(self.comm, &woken, &self.config, &mut metrics);
+            // Whatever happened, release the workers before joining them.
+            shared.done.store(true, Ordering::Release);
+            let mut partial: Vec<f64> = self.ops.iter().map(|&op| identity(op)).collect();
+            for h in handles {
+                let (worker_partial, idle) = h.join().expect("a worker panicked");
+                metrics.idle_seconds += idle;
+                for ((acc, x), &op) in partial.iter_mut().zip(worker_partial).zip(&self.ops) {
+                    fold(op, acc, x);
+                }
+            }
+            exchanged.map(|reason| (reason, partial))
+        });
+        metrics.updates = shared.updates.load(Ordering::Relaxed);
+        drop(shared);
+        if std::mem::size_of::<P::Edge>() != 0 {
+            self.graph.edge_data = edges
+                .into_iter()
+                .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+                .collect();
+        }
+        let (reason, mut partial) = outcome?;
+        for (slot, &op) in self.ops.iter().enumerate() {
+            self.comm.all_reduce_f64(&mut partial[slot..slot + 1], op)?;
+        }
+        metrics.seconds = started.elapsed().as_secs_f64();
+        metrics.updates_per_second = metrics.updates as f64 / metrics.seconds.max(1e-9);
+        metrics.aggregates = partial;
+        metrics.stopped_because = Some(reason);
+        self.metrics = metrics;
+        Ok(self.metrics.clone())
+    }
+
+    /// The figures of the last run.
+    pub fn metrics(&self) -> &AsyncMetrics {
+        &self.metrics
+    }
+
+    /// The topology this engine runs on.
+    pub fn topology(&self) -> &Topology {
+        &self.graph.topo
+    }
+
+    /// Calls `f` for every owned vertex with its current data, in local-id order.
+    pub fn for_each_owned(&self, mut f: impl FnMut(&VertexRef<'_, P::Vertex>)) {
+        let topo = &self.graph.topo;
+        for v in 0..topo.num_owned() {
+            let data = read(&self.data[v]);
+            f(&VertexRef::new(v as LocalId, topo, &data));
+        }
+    }
+}
+
+impl<P: VertexProgram> Shared<'_, P> {
+    /// A worker: runs claimed vertices until the run is done. Returns its aggregator
+    /// partials and its idle seconds.
+    fn work(&self, facts: ContextFacts<'_>) -> (Vec<f64>, f64) {
+        let mut ctx = Context::new(facts);
+        let mut idle = Duration::ZERO;
+        let mut neighbours = Vec::new();
+        while !self.done.load(Ordering::Acquire) {
+            match self.schedule.next() {
+                Some((v, msg)) => {
+                    ctx.message = msg;
+                    self.run_vertex(v, &mut ctx, &mut neighbours);
+                    self.hand_on(&mut ctx);
+                    self.schedule.finish(self.program, v);
+                    self.updates.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    let t = Instant::now();
+                    std::thread::sleep(Duration::from_micros(50));
+                    idle += t.elapsed();
+                }
+            }
+        }
+        (ctx.partial, idle.as_secs_f64())
+    }
+
+    /// Passes a run's signals on (to the scheduler, or the owner's outbox) and its stop
+    /// vote.
+    fn hand_on(&self, ctx: &mut Context<'_, P::Message>) {
+        let n_owned = self.topo.num_owned();
+        let mut waiting = 0;
+        for (u, msg) in ctx.signals.drain(..) {
+            if (u as usize) < n_owned {
+                self.schedule.signal(self.program, u, msg);
+            } else {
+                let (peer, slot) = self.routes.owner(u, n_owned);
+                waiting = self.outbox.push(peer, SIGNAL, slot, &msg);
+            }
+        }
+        if ctx.stop {
+            ctx.stop = false;
+            self.stop.store(true, Ordering::Release);
+            let _ = self.wake.try_send(());
+        }
+        if waiting >= self.batch_bytes {
+            let _ = self.wake.try_send(());
+        }
+    }
+
+    /// Gather, apply and scatter of owned vertex `v` under the consistency model.
+    fn run_vertex(
+        &self,
+        v: LocalId,
+        ctx: &mut Context<'_, P::Message>,
+        neighbours: &mut Vec<LocalId>,
+    ) {
+        let topo = self.topo;
+        if self.consistency == Consistency::Vertex {
+            let total = {
+                let own = read(&self.data[v as usize]);
+                let vref = VertexRef::new(v, topo, &*own);
+                self.gather(&vref, |u| {
+                    if u == v {
+                        Held::Ref(&*own)
+                    } else {
+                        Held::Guard(read(&self.data[u as usize]))
+                    }
+                })
+            };
+            {
+                let mut own = write(&self.data[v as usize]);
+                self.apply(v, &mut own, total, ctx);
+            }
+            let own = read(&self.data[v as usize]);
+            let vref = VertexRef::new(v, topo, &*own);
+            self.scatter(&vref, ctx, |u| {
+                if u == v {
+                    Held::Ref(&*own)
+                } else {
+                    Held::Guard(read(&self.data[u as usize]))
+                }
+            });
+        } else {
+            neighbours.clear();
+            neighbours.extend_from_slice(topo.in_csr.row(v));
+            neighbours.extend_from_slice(topo.out_csr.row(v));
+            let mut scope = Scope::lock(self.data, v, neighbours.iter().copied(), self.consistency);
+            let total = {
+                let vref = VertexRef::new(v, topo, scope.get(v));
+                self.gather(&vref, |u| Held::Ref(scope.get(u)))
+            };
+            self.apply(v, scope.get_mut(v), total, ctx);
+            let vref = VertexRef::new(v, topo, scope.get(v));
+            self.scatter(&vref, ctx, |u| Held::Ref(scope.get(u)));
+        }
+    }
+
+    fn gather<'d>(
+        &self,
+        vref: &VertexRef<'_, P::Vertex>,
+        data_of: impl Fn(LocalId) -> Held<'d, P::Vertex>,
+    ) -> Option<P::Gather>
+    where
+        P::Vertex: 'd,
+    {
+        let (program, topo, v) = (self.program, self.topo, vref.local());
+        let dir = program.gather_edges(vref);
+        let mut acc: Option<P::Gather> = None;
+        let mut visit = |u: LocalId, edge: usize| {
+            let other = data_of(u);
+            let x = self.with_edge(edge, |e| program.gather(vref, e, &other));
+            match &mut acc {
+                Some(total) => program.combine(total, x),
+                None => acc = Some(x),
+            }
+        };
+        if dir.has_in() {
+            for k in topo.in_csr.range(v) {
+                visit(topo.in_csr.neighbors[k], self.in_edge(k));
+            }
+        }
+        if dir.has_out() {
+            for k in topo.out_csr.range(v) {
+                visit(topo.out_csr.neighbors[k], k);
+            }
+        }
+        acc
+    }
+
+    /// Apply, then the ghost updates its change calls for.
+    fn apply(
+        &self,
+        v: LocalId,
+        data: &mut P::Vertex,
+        total: Option<P::Gather>,
+        ctx: &mut Context<'_, P::Message>,
+    ) {
+        let holders = self.routes.holders(v);
+        let before = (!holders.is_empty()).then(|| {
+            let mut b = Vec::new();
+            data.encode(&mut b);
+            b
+        });
+        let mut vm = VertexMut::new(v, self.topo, data);
+        self.program.apply(&mut vm, total, ctx);
+        ctx.message = None;
+        if let Some(before) = before {
+            let mut after = Vec::with_capacity(before.len());
+            data.encode(&mut after);
+            if after != before {
+                let mut waiting = 0;
+                for &(peer, slot) in holders {
+                    waiting = self.outbox.push_encoded_ghost(peer, slot, &after);
+                }
+                if waiting >= self.batch_bytes {
+                    let _ = self.wake.try_send(());
+                }
+            }
+        }
+    }
+
+    fn scatter<'d>(
+        &self,
+        vref: &VertexRef<'_, P::Vertex>,
+        ctx: &mut Context<'_, P::Message>,
+        data_of: impl Fn(LocalId) -> Held<'d, P::Vertex>,
+    ) where
+        P::Vertex: 'd,
+    {
+        let (program, topo, v) = (self.program, self.topo, vref.local());
+        let dir = program.scatter_edges(vref);
+        let visit = |u: LocalId, edge: usize, ctx: &mut Context<'_, P::Message>| {
+            let other = data_of(u);
+            let neighbour = Neighbor {
+                local: u,
+                topo,
+                data: &*other,
+            };
+            self.with_edge_mut(edge, |e| program.scatter(vref, e, &neighbour, ctx));
+        };
+        if dir.has_out() {
+            for k in topo.out_csr.range(v) {
+                visit(topo.out_csr.neighbors[k], k, ctx);
+            }
+        }
+        if dir.has_in() {
+            for k in topo.in_csr.range(v) {
+                visit(topo.in_csr.neighbors[k], self.in_edge(k), ctx);
+            }
+        }
+    }
+
+    /// The edge id of the `k`-th in-CSR entry.
+    fn in_edge(&self, k: usize) -> usize {
+        if std::mem::size_of::<P::Edge>() == 0 {
+            0
+        } else {
+            self.in_edge_ids[k]
+        }
+    }
+
+    fn with_edge<R>(&self, edge: usize, f: impl FnOnce(&P::Edge) -> R) -> R {
+        if std::mem::size_of::<P::Edge>() == 0 {
+            f(zst_ref())
+        } else {
+            f(&lock(&self.edges[edge]))
+        }
+    }
+
+    fn with_edge_mut<R>(&self, edge: usize, f: impl FnOnce(&mut P::Edge) -> R) -> R {
+        if std::mem::size_of::<P::Edge>() == 0 {
+            f(zst_mut())
+        } else {
+            f(&mut lock(&self.edges[edge]))
+        }
+    }
+
+    /// The rank's exchange loop (see the module docs); returns why the run ended.
+    fn exchange(
+        &self,
+        comm: &dyn Comm,
+        woken: &Receiver<()>,
+        config: &AsyncConfig,
+        metrics: &mut AsyncMetrics,
+    ) -> Result<StopReason> {
+        let started = Instant::now();
+        let mut last_log = Instant::now();
+        let log = config.log_progress && comm.rank() == 0;
+        loop {
+            if comm.size() == 1 {
+                // Nothing travels: this rank's passivity is global.
+                let _ = woken.recv_timeout(Duration::from_micros(200));
+            } else {
+                let _ = woken.recv_timeout(config.flush_interval);
+            }
+            if log && last_log.elapsed() >= Duration::from_secs(1) {
+                last_log = Instant::now();
+                let updates = self.updates.load(Ordering::Relaxed);
+                tracing::info!(
+                    "async: {updates} vertex updates on rank 0 in {:.1}s, {} scheduled",
+                    started.elapsed().as_secs_f64(),
+                    self.schedule.pending()
+                );
+            }
+            let stop = self.stop.load(Ordering::Acquire);
+            let passive = self.schedule.pending() == 0;
+            if comm.size() == 1 {
+                if stop {
+                    return Ok(StopReason::ProgramStopped);
+                }
+                if passive {
+                    return Ok(StopReason::NoActiveVertices);
+                }
+                continue;
+            }
+            let round = self.outbox.take();
+            let header = Header {
+                passive,
+                stop,
+                records: round.iter().map(|b| b.ghost_updates + b.signals).sum(),
+            };
+            let mut send = Vec::with_capacity(round.len());
+            for (peer, buf) in round.into_iter().enumerate() {
+                let mut bytes = Vec::with_capacity(HEADER_BYTES + buf.bytes.len());
+                header.encode(&mut bytes);
+                bytes.extend_from_slice(&buf.bytes);
+                if peer != comm.rank() {
+                    metrics.ghost_updates_sent += buf.ghost_updates;
+                    metrics.remote_signals_sent += buf.signals;
+                    metrics.bytes_sent += bytes.len() as u64;
+                    metrics.messages_sent += u64::from(!buf.bytes.is_empty());
+                }
+                send.push(bytes);
+            }
+            let received = comm.all_to_all_v(send)?;
+            metrics.rounds += 1;
+            let mut all_passive = true;
+            let mut any_stop = false;
+            let mut records = 0;
+            let mut bodies = Vec::with_capacity(received.len());
+            for buf in &received {
+                let mut input = buf.as_slice();
+                let h = Header::decode(&mut input);
+                all_passive &= h.passive;
+                any_stop |= h.stop;
+                records += h.records;
+                bodies.push(input);
+            }
+            self.deliver(&bodies);
+            if any_stop {
+                return Ok(StopReason::ProgramStopped);
+            }
+            if all_passive && records == 0 {
+                return Ok(StopReason::NoActiveVertices);
+            }
+        }
+    }
+
+    /// Applies a round's records: every ghost update first, then the signals, so a vertex
+    /// signalled from another rank reads the sender's new data.
+    fn deliver(&self, bodies: &[&[u8]]) {
+        let topo = self.topo;
+        for pass in [GHOST_UPDATE, SIGNAL] {
+            for (peer, body) in bodies.iter().enumerate() {
+                let mut input = *body;
+                while let Some((&kind, rest)) = input.split_first() {
+                    input = rest;
+                    let slot = u32::decode(&mut input) as usize;
+                    if kind == GHOST_UPDATE {
+                        let value = P::Vertex::decode(&mut input);
+                        if pass == GHOST_UPDATE {
+                            let g = topo.ghosts_owned_by(peer)[slot];
+                            *write(&self.data[g as usize]) = value;
+                        }
+                    } else {
+                        let msg = P::Message::decode(&mut input);
+                        if pass == SIGNAL {
+                            let v = topo.mirrors(peer)[slot];
+                            self.schedule.signal(self.program, v, msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Data a run reads: a reference into its scope, or a read guard taken for one read.
+enum Held<'d, V> {
+    Ref(&'d V),
+    Guard(std::sync::RwLockReadGuard<'d, V>),
+}
+
+impl<V> std::ops::Deref for Held<'_, V> {
+    type Target = V;
+    fn deref(&self) -> &V {
+        match self {
+            Held::Ref(r) => r,
+            Held::Guard(g) => g,
+        }
+    }
+}

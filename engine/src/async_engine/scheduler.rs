@@ -1,0 +1,309 @@
+//! Which owned vertex runs next: FIFO, priority, or sweep order over per-vertex slots.
+//!
+//! Every owned vertex has a slot (under a mutex) holding its combined pending message and
+//! two flags: `scheduled` (signalled and not yet taken) and `running` (a worker is executing
+//! it). A vertex is claimed only when scheduled and not running, so one vertex never runs
+//! on two workers at once; a signal that arrives while it runs sets `scheduled` again and
+//! the finishing worker re-queues it, so no signal is lost. `pending` counts vertices that
+//! are scheduled or running: zero means this rank has no work (the termination detector
+//! reads it). It is raised under the slot's lock, before any worker can see the flag, so it
+//! never underflows.
+//!
+//! The queues: FIFO is an MPMC channel holding each scheduled vertex once; priority is a
+//! max-heap of (priority of the combined message, vertex), where a raised priority pushes
+//! a new entry and stale entries are skipped when claimed; sweep has no queue: workers walk
+//! the owned vertices round-robin from a shared cursor and run the scheduled ones.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::ids::LocalId;
+use crate::program::VertexProgram;
+
+/// The order in which signalled vertices run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduler {
+    /// First signalled, first run.
+    #[default]
+    Fifo,
+    /// Largest [`VertexProgram::priority`] of the combined message first (e.g. the largest
+    /// PageRank residual).
+    Priority,
+    /// Round-robin over the owned vertices, skipping those not signalled.
+    Sweep,
+}
+
+impl std::fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Scheduler::Fifo => "fifo",
+            Scheduler::Priority => "priority",
+            Scheduler::Sweep => "sweep",
+        })
+    }
+}
+
+impl std::str::FromStr for Scheduler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fifo" => Ok(Scheduler::Fifo),
+            "priority" => Ok(Scheduler::Priority),
+            "sweep" => Ok(Scheduler::Sweep),
+            _ => Err(format!(
+                "unknown scheduler `{s}`: use fifo, priority or sweep"
+            )),
+        }
+    }
+}
+
+struct Slot<M> {
+    msg: Option<M>,
+    scheduled: bool,
+    running: bool,
+}
+
+/// A heap entry: priority, then the vertex (ties to the smaller id for determinism).
+struct Ranked(f64, LocalId);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.0
+            .total_cmp(&other.0)
+            .then_with(|| other.1.cmp(&self.1))
+    }
+}
+
+enum Queue {
+    Fifo(Sender<LocalId>, Receiver<LocalId>),
+    Priority(Mutex<BinaryHeap<Ranked>>),
+    Sweep(AtomicUsize),
+}
+
+/// The scheduled set of one rank's owned vertices.
+pub(crate) struct Schedule<M> {
+    slots: Vec<Mutex<Slot<M>>>,
+    queue: Queue,
+    pending: AtomicUsize,
+}
+
+/// Locks a mutex, ignoring poisoning: a panicking worker ends the run anyway, and the
+/// slot's plain data stays meaningful.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<M> Schedule<M> {
+    pub(crate) fn new(num_owned: usize, kind: Scheduler) -> Self {
+        let queue = match kind {
+            Scheduler::Fifo => {
+                let (tx, rx) = unbounded();
+                Queue::Fifo(tx, rx)
+            }
+            Scheduler::Priority => Queue::Priority(Mutex::new(BinaryHeap::new())),
+            Scheduler::Sweep => Queue::Sweep(AtomicUsize::new(0)),
+        };
+        Schedule {
+            slots: (0..num_owned)
+                .map(|_| {
+                    Mutex::new(Slot {
+                        msg: None,
+                        scheduled: false,
+                        running: false,
+                    })
+                })
+                .collect(),
+            queue,
+            pending: AtomicUsize::new(0),
+        }
+    }
+
+    /// Vertices scheduled or running on this rank.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Signals owned vertex `v`, combining `msg` with a pending one.
+    pub(crate) fn signal<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId, msg: M) {
+        self.enqueue(p, v, Some(msg));
+    }
+
+    /// Schedules owned vertex `v` without a message (`Activation::All` at start-up).
+    pub(crate) fn schedule_bare<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId) {
+        self.enqueue(p, v, None);
+    }
+
+    fn enqueue<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId, msg: Option<M>) {
+        let mut slot = lock(&self.slots[v as usize]);
+        match (&mut slot.msg, msg) {
+            (_, None) => {}
+            (Some(acc), Some(msg)) if std::mem::size_of::<M>() != 0 => p.combine_messages(acc, msg),
+            (Some(_), Some(_)) => {}
+            (none, Some(msg)) => *none = Some(msg),
+        }
+        let newly = !slot.scheduled;
+        slot.scheduled = true;
+        if newly {
+            self.pending.fetch_add(1, Ordering::AcqRel);
+        }
+        if slot.running {
+            return; // the worker running it re-queues it when done
+        }
+        match &self.queue {
+            Queue::Fifo(tx, _) if newly => {
+                tx.send(v).expect("the queue lives as long as its receiver")
+            }
+            Queue::Priority(heap) => {
+                let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
+                drop(slot);
+                lock(heap).push(Ranked(priority, v));
+            }
+            _ => {}
+        }
+    }
+
+    /// Claims the next vertex to run and its message; `None` when nothing is claimable now.
+    pub(crate) fn next(&self) -> Option<(LocalId, Option<M>)> {
+        match &self.queue {
+            Queue::Fifo(_, rx) => loop {
+                let v = rx.try_recv().ok()?;
+                if let Some(msg) = self.claim(v) {
+                    return Some((v, msg));
+                }
+            },
+            Queue::Priority(heap) => loop {
+                let Ranked(_, v) = lock(heap).pop()?;
+                if let Some(msg) = self.claim(v) {
+                    return Some((v, msg));
+                }
+            },
+            Queue::Sweep(cursor) => {
+                let n = self.slots.len();
+                for _ in 0..n {
+                    let v = (cursor.fetch_add(1, Ordering::Relaxed) % n) as LocalId;
+                    if let Some(msg) = self.claim(v) {
+                        return Some((v, msg));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn claim(&self, v: LocalId) -> Option<Option<M>> {
+        let mut slot = lock(&self.slots[v as usize]);
+        if !slot.scheduled || slot.running {
+            return None;
+        }
+        slot.scheduled = false;
+        slot.running = true;
+        Some(slot.msg.take())
+    }
+
+    /// Ends the run of `v` (after its outputs were handed on): re-queues it if it was
+    /// signalled meanwhile, and releases its pending count.
+    pub(crate) fn finish<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId) {
+        let mut slot = lock(&self.slots[v as usize]);
+        slot.running = false;
+        if slot.scheduled {
+            match &self.queue {
+                Queue::Fifo(tx, _) => tx.send(v).expect("the queue lives as long as its receiver"),
+                Queue::Priority(heap) => {
+                    let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
+                    drop(slot);
+                    lock(heap).push(Ranked(priority, v));
+                }
+                Queue::Sweep(_) => {}
+            }
+        }
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::{Context, VertexMut, VertexRef};
+
+    struct Max;
+    impl VertexProgram for Max {
+        type Vertex = ();
+        type Edge = ();
+        type Gather = ();
+        type Message = f64;
+        fn init(&self, _v: &VertexRef<'_, ()>, _c: &mut Context<'_, f64>) {}
+        fn apply(&self, _v: &mut VertexMut<'_, ()>, _t: Option<()>, _c: &mut Context<'_, f64>) {}
+        fn combine_messages(&self, acc: &mut f64, m: f64) {
+            *acc = acc.max(m);
+        }
+        fn priority(&self, m: &f64) -> f64 {
+            *m
+        }
+    }
+
+    #[test]
+    fn each_scheduler_runs_every_signalled_vertex_once_with_combined_messages() {
+        for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
+            let s = Schedule::new(5, kind);
+            s.signal(&Max, 3, 1.0);
+            s.signal(&Max, 1, 5.0);
+            s.signal(&Max, 3, 7.0);
+            assert_eq!(s.pending(), 2);
+            let mut got = Vec::new();
+            while let Some((v, m)) = s.next() {
+                got.push((v, m.unwrap()));
+                s.finish(&Max, v);
+            }
+            got.sort_by_key(|&(v, _)| v);
+            assert_eq!(got, vec![(1, 5.0), (3, 7.0)], "{kind}");
+            assert_eq!(s.pending(), 0);
+        }
+    }
+
+    #[test]
+    fn priority_runs_the_largest_first() {
+        let s = Schedule::new(4, Scheduler::Priority);
+        s.signal(&Max, 0, 1.0);
+        s.signal(&Max, 1, 3.0);
+        s.signal(&Max, 2, 2.0);
+        s.signal(&Max, 0, 9.0); // raised: now first
+        let order: Vec<LocalId> = std::iter::from_fn(|| {
+            let (v, _) = s.next()?;
+            s.finish(&Max, v);
+            Some(v)
+        })
+        .collect();
+        assert_eq!(order, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_signal_during_a_run_is_kept_and_the_vertex_never_runs_twice_at_once() {
+        for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
+            let s = Schedule::new(2, kind);
+            s.signal(&Max, 1, 1.0);
+            let (v, _) = s.next().unwrap();
+            s.signal(&Max, 1, 2.0); // arrives while 1 runs
+            assert!(s.next().is_none(), "{kind}: 1 must not run twice at once");
+            s.finish(&Max, v);
+            let (v, m) = s.next().expect("the signal is kept");
+            assert_eq!((v, m), (1, Some(2.0)));
+            s.finish(&Max, v);
+            assert_eq!(s.pending(), 0);
+        }
+    }
+}
