@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 pub mod async_engine;
+pub mod chromatic;
 pub mod comm;
 pub mod error;
 pub mod graph;

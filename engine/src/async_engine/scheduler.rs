@@ -65,6 +65,8 @@ struct Slot<M> {
     msg: Option<M>,
     scheduled: bool,
     running: bool,
+    /// Priority of the newest heap entry for this vertex (`-inf` when none is live).
+    queued: f64,
 }
 
 /// A heap entry: priority, then the vertex (ties to the smaller id for determinism).
@@ -125,6 +127,7 @@ impl<M> Schedule<M> {
                         msg: None,
                         scheduled: false,
                         running: false,
+                        queued: f64::NEG_INFINITY,
                     })
                 })
                 .collect(),
@@ -169,9 +172,14 @@ impl<M> Schedule<M> {
                 tx.send(v).expect("the queue lives as long as its receiver")
             }
             Queue::Priority(heap) => {
+                // A raised priority re-pushes only when it at least doubles: the heap holds
+                // O(log) stale entries per vertex instead of one per signal.
                 let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
-                drop(slot);
-                lock(heap).push(Ranked(priority, v));
+                if newly || priority > 2.0 * slot.queued.max(0.0) {
+                    slot.queued = priority;
+                    drop(slot);
+                    lock(heap).push(Ranked(priority, v));
+                }
             }
             _ => {}
         }
@@ -212,6 +220,7 @@ impl<M> Schedule<M> {
         }
         slot.scheduled = false;
         slot.running = true;
+        slot.queued = f64::NEG_INFINITY;
         Some(slot.msg.take())
     }
 
@@ -225,6 +234,7 @@ impl<M> Schedule<M> {
                 Queue::Fifo(tx, _) => tx.send(v).expect("the queue lives as long as its receiver"),
                 Queue::Priority(heap) => {
                     let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
+                    slot.queued = priority;
                     drop(slot);
                     lock(heap).push(Ranked(priority, v));
                 }
