@@ -1,6 +1,6 @@
 //! One rank's run of a program on its built graph, and what it hands back.
 
-use crate::async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics};
+use crate::async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency};
 use crate::comm::Comm;
 use crate::error::Result;
 use crate::graph::LocalGraph;
@@ -67,7 +67,9 @@ pub fn run_program<P: VertexProgram, T>(
 
 /// Runs `program` to completion with the asynchronous engine on this rank's graph
 /// (collective) and maps each owned vertex to its result with `value`. The summary counts
-/// exchange rounds as iterations.
+/// exchange rounds as iterations. Edge and full consistency on several ranks run by the
+/// chromatic schedule ([`run_chromatic`](crate::chromatic::run_chromatic); figures are then
+/// per superstep, one colour each).
 pub fn run_program_async<P: VertexProgram, T>(
     program: &P,
     comm: &dyn Comm,
@@ -75,6 +77,17 @@ pub fn run_program_async<P: VertexProgram, T>(
     config: AsyncConfig,
     value: impl Fn(&VertexRef<'_, P::Vertex>) -> T,
 ) -> Result<RankRun<T>> {
+    if comm.size() > 1 && config.consistency != Consistency::Vertex {
+        return crate::chromatic::run_chromatic(
+            program,
+            comm,
+            graph,
+            config.consistency,
+            usize::MAX,
+            config.log_progress,
+            value,
+        );
+    }
     let mut engine = AsyncEngine::new(program, graph, comm, config)?;
     let metrics = engine.run()?;
     let mut values = Vec::with_capacity(engine.topology().num_owned());
