@@ -14,7 +14,10 @@ use gasket_datasets::generate::{
     write_ratings,
 };
 use gasket_datasets::{Format, GraphInput};
-use gasket_engine::{Backend, Comm, GraphSource, RankRun, VertexId};
+use gasket_engine::{
+    AsyncConfig, Backend, Comm, Consistency, GraphSource, RankRun, Scheduler, VertexId,
+    run_program_async,
+};
 use gasket_partitioning::{
     DEFAULT_IMBALANCE, Method, PartitionRequest, Partitioning, all_vertex_ids, partitioner,
     predict_quality, write_partition_file,
@@ -26,6 +29,7 @@ use crate::kcore::{self, KCoreConfig};
 use crate::labelprop::{self, LabelPropConfig};
 use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
+use crate::pagerank_delta;
 use crate::run::{Collected, run_on_ranks};
 use crate::sssp::{self, SsspConfig};
 use crate::triangles::{self, TrianglesConfig};
@@ -155,9 +159,53 @@ pub struct CommonArgs {
     /// Balance tolerance of the partitioner: largest part / mean part.
     #[arg(long, default_value_t = DEFAULT_IMBALANCE)]
     pub imbalance: f64,
+    /// sync (supersteps) or async (vertices run as soon as signalled; pagerank, cc, sssp).
+    #[arg(long, value_enum, default_value_t = EngineKind::Sync)]
+    pub engine: EngineKind,
+    /// Async engine: which signalled vertex runs next (fifo, priority, sweep).
+    #[arg(long, default_value_t = Scheduler::Fifo)]
+    pub scheduler: Scheduler,
+    /// Async engine: what a vertex's run holds exclusively (vertex, edge, full). Edge and
+    /// full on several ranks run by the chromatic schedule.
+    #[arg(long, default_value_t = Consistency::Edge)]
+    pub consistency: Consistency,
+    /// Async engine: worker threads per rank (default: cores / ranks in this process).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub workers: Option<u32>,
+}
+
+/// Which engine runs the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    /// Bulk-synchronous supersteps.
+    Sync,
+    /// Asynchronous: dynamic scheduling, consistency models, termination detection.
+    Async,
 }
 
 impl CommonArgs {
+    /// The asynchronous engine's settings when `--engine async` was asked for.
+    pub fn async_config(&self, progress: bool) -> Option<AsyncConfig> {
+        (self.engine == EngineKind::Async).then(|| AsyncConfig {
+            scheduler: self.scheduler,
+            consistency: self.consistency,
+            workers: self.workers.map_or(0, |w| w as usize),
+            log_progress: progress,
+            ..AsyncConfig::default()
+        })
+    }
+
+    /// Refuses `--engine async` for an app that runs on the synchronous engine only.
+    pub fn require_sync(&self, app: &str) -> Result<()> {
+        if self.engine == EngineKind::Async {
+            return Err(AppError::Config(format!(
+                "{app} runs on the synchronous engine only; --engine async is available for \
+                 pagerank, cc and sssp"
+            )));
+        }
+        Ok(())
+    }
+
     /// The placement these options ask for.
     pub fn placement(&self) -> Result<Partitioning> {
         check_imbalance(self.imbalance)?;
@@ -292,9 +340,20 @@ pub fn execute(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Pagerank { common, config } => {
             config.validate()?;
+            let asynchronous = common.async_config(progress);
+            if asynchronous.is_some() && config.dangling != pagerank::Dangling::Ignore {
+                return Err(AppError::Config(
+                    "asynchronous PageRank (delta PageRank) drops the rank of vertices \
+                     without out-edges: add --dangling ignore"
+                        .into(),
+                ));
+            }
             let input = prepare(common)?;
-            let Some(out) = run_app(common, progress, &input, |comm, g| {
-                pagerank::run(config, comm, g, progress)
+            let Some(out) = run_app(common, progress, &input, |comm, g| match &asynchronous {
+                Some(cfg) => {
+                    pagerank_delta::run_async(config.damping, config.tol, comm, g, cfg.clone())
+                }
+                None => pagerank::run(config, comm, g, progress),
             })?
             else {
                 return Ok(());
@@ -310,8 +369,16 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Cc { common, config } => {
             let input = prepare(common)?;
-            let Some(out) = run_app(common, progress, &input, |comm, g| {
-                components::run(config, comm, g, progress)
+            let asynchronous = common.async_config(progress);
+            let Some(out) = run_app(common, progress, &input, |comm, g| match &asynchronous {
+                Some(cfg) => Ok(run_program_async(
+                    &components::Components,
+                    comm,
+                    g,
+                    cfg.clone(),
+                    |v| *v.data(),
+                )?),
+                None => components::run(config, comm, g, progress),
             })?
             else {
                 return Ok(());
@@ -326,6 +393,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "cc", &input, &out)
         }
         Command::Labelprop { common, config } => {
+            common.require_sync("labelprop")?;
             let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| {
                 Ok(labelprop::run(config, comm, g, progress)?)
@@ -338,6 +406,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "labelprop", &input, &out)
         }
         Command::Kcore { common, config } => {
+            common.require_sync("kcore")?;
             let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| {
                 Ok(kcore::run(config, comm, g, progress)?)
@@ -359,6 +428,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "kcore", &input, &out)
         }
         Command::Triangles { common, config } => {
+            common.require_sync("triangles")?;
             let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| {
                 Ok(triangles::run(config, comm, g, progress)?)
@@ -384,7 +454,10 @@ pub fn execute(cli: &Cli) -> Result<()> {
                     Some(s) => s,
                     None => sssp::smallest_vertex(comm, g.topology())?,
                 };
-                sssp::run(config, from, comm, g, progress)
+                match common.async_config(progress) {
+                    Some(cfg) => sssp::run_async(from, comm, g, cfg),
+                    None => sssp::run(config, from, comm, g, progress),
+                }
             })?
             else {
                 return Ok(());
@@ -445,6 +518,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
 /// global-mean baseline; `--output` gets `user|item<TAB>id<TAB>factors` lines.
 fn als(common: &CommonArgs, config: &AlsConfig, progress: bool) -> Result<()> {
     config.validate()?;
+    common.require_sync("als")?;
     if common.input.is_none() {
         return Err(AppError::Config(
             "als needs a ratings file: --input RATINGS (`user item rating` lines or Matrix \
@@ -581,13 +655,22 @@ fn prepare(common: &CommonArgs) -> Result<GraphInput> {
 }
 
 fn headline<T, X>(app: &str, source: &GraphInput, out: &Collected<T, X>) -> String {
+    let steps = if out.async_metrics.is_empty() {
+        format!("{} superstep(s)", out.summary.iterations)
+    } else {
+        let updates: u64 = out.async_metrics.iter().map(|m| m.updates).sum();
+        let rate: f64 = out.async_metrics.iter().map(|m| m.updates_per_second).sum();
+        format!(
+            "async, {updates} vertex updates ({rate:.3e}/s), {} exchange round(s)",
+            out.summary.iterations
+        )
+    };
     format!(
-        "# {app} on {}: {} vertices, {} edges, {} rank(s); {} superstep(s), stopped because {}; {:.3}s",
+        "# {app} on {}: {} vertices, {} edges, {} rank(s); {steps}, stopped because {}; {:.3}s",
         source.name(),
         out.graph.num_vertices,
         out.graph.num_edges,
         out.graph.ranks,
-        out.summary.iterations,
         out.summary.stopped_because,
         out.summary.seconds
     )
@@ -643,6 +726,7 @@ fn write_metrics<T, X>(
             },
             "report": report,
             "per_rank_supersteps": out.metrics,
+            "per_rank_async": out.async_metrics,
         });
         write_atomically(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;

@@ -112,18 +112,41 @@ pub fn run(
     graph: &mut LocalGraph<f64>,
     progress: bool,
 ) -> crate::Result<RankRun<f64>> {
-    let present = comm.any(graph.owned_local_id(source).is_some())?;
-    if !present {
-        return Err(crate::AppError::Config(format!(
-            "--source {source} is not a vertex of the graph"
-        )));
-    }
+    check_source(source, comm, graph)?;
     let program = Sssp { source };
     let sync = SyncConfig {
         max_iterations: config.max_iterations,
         log_progress: progress,
     };
     Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
+}
+
+/// Fails on every rank when no rank owns `source` (collective).
+fn check_source(source: VertexId, comm: &dyn Comm, graph: &LocalGraph<f64>) -> crate::Result<()> {
+    if !comm.any(graph.owned_local_id(source).is_some())? {
+        return Err(crate::AppError::Config(format!(
+            "--source {source} is not a vertex of the graph"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs SSSP from `source` with the asynchronous engine (collective): signals carry
+/// tentative distances, combined by `min`.
+pub fn run_async(
+    source: VertexId,
+    comm: &dyn Comm,
+    graph: &mut LocalGraph<f64>,
+    config: AsyncConfig,
+) -> crate::Result<RankRun<f64>> {
+    check_source(source, comm, graph)?;
+    Ok(run_program_async(
+        &Sssp { source },
+        comm,
+        graph,
+        config,
+        |v| *v.data(),
+    )?)
 }
 
 /// The smallest vertex id of the graph (the default source). Collective.

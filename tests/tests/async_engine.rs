@@ -129,8 +129,11 @@ fn sssp_on_wiki_vote_with_weights_equals_dijkstra() {
     }
 }
 
-/// Graphs of many shapes: (edges, declared vertices).
-fn shapes() -> Vec<(&'static str, Vec<(u64, u64)>, Vec<u64>)> {
+/// A named graph: (name, edges, declared vertices).
+type Shape = (&'static str, Vec<(u64, u64)>, Vec<u64>);
+
+/// Graphs of many shapes.
+fn shapes() -> Vec<Shape> {
     let chain: Vec<(u64, u64)> = (0..3000).map(|i| (i, i + 1)).collect();
     let star: Vec<(u64, u64)> = (1..500).flat_map(|i| [(0, i), (i, 0)]).collect();
     let mut pieces: Vec<(u64, u64)> = (0..50).map(|i| (i * 10, i * 10 + 1)).collect();

@@ -426,3 +426,19 @@ fn bad_toolkit_input_is_a_clear_error() {
     }
     expect_user_error(&["generate-ratings", "--items", "0"], &["item"]);
 }
+
+#[test]
+fn engine_options_that_cannot_apply_are_clear_errors() {
+    expect_user_error(&["pagerank", "--engine", "async"], &["--dangling ignore"]);
+    for app in ["kcore", "labelprop", "triangles"] {
+        expect_user_error(&[app, "--engine", "async"], &["synchronous engine only"]);
+    }
+    expect_user_error(
+        &["cc", "--engine", "async", "--scheduler", "lifo"],
+        &["lifo"],
+    );
+    expect_user_error(
+        &["cc", "--engine", "async", "--consistency", "none"],
+        &["none"],
+    );
+}

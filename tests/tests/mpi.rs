@@ -244,3 +244,73 @@ fn a_user_crate_runs_under_mpirun() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("on 4 ranks"));
     assert_eq!(read_output(&output), largest_reaching(&edges));
 }
+
+#[test]
+fn the_async_engine_across_mpi_ranks_equals_the_verifiers() {
+    let input = shared_dataset("wiki-Vote.txt.gz");
+    let graph = read_whole(&input, Format::Snap);
+    let edges: Vec<(u64, u64)> = graph
+        .src
+        .iter()
+        .copied()
+        .zip(graph.dst.iter().copied())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("values.tsv");
+    let (input, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let reference = pagerank::PageRankConfig {
+        tol: 1e-14,
+        dangling: pagerank::Dangling::Ignore,
+        ..pagerank::PageRankConfig::default()
+    };
+    let (pr_expect, _) = pagerank::verify(&edges, &graph.vertices, &reference);
+    let cc_expect: Vec<(u64, f64)> = components::verify(&edges, &graph.vertices)
+        .into_iter()
+        .map(|(v, l)| (v, l as f64))
+        .collect();
+    let weighted: Vec<(u64, u64, f64)> = edges.iter().map(|&(s, d)| (s, d, 1.0)).collect();
+    let sssp_expect = sssp::verify(&weighted, &graph.vertices, 3);
+    for np in [2, 4] {
+        for (scheduler, consistency) in [
+            ("fifo", "vertex"),
+            ("priority", "vertex"),
+            ("sweep", "edge"),
+        ] {
+            let engine = [
+                "--engine",
+                "async",
+                "--scheduler",
+                scheduler,
+                "--consistency",
+                consistency,
+            ];
+            let args = |app: &[&'static str]| -> Vec<String> {
+                app.iter()
+                    .map(|s| s.to_string())
+                    .chain(engine.iter().map(|s| s.to_string()))
+                    .chain(["--input", input, "-o", out_s].map(String::from))
+                    .collect()
+            };
+            let run = |app: &[&'static str]| {
+                let a = args(app);
+                run_ok(np, &a.iter().map(String::as_str).collect::<Vec<_>>());
+                values(&out)
+            };
+            let got = run(&["pagerank", "--dangling", "ignore", "--tol", "1e-9"]);
+            assert_eq!(got.len(), pr_expect.len());
+            for ((v, p), (ev, ep)) in got.iter().zip(&pr_expect) {
+                assert_eq!(v, ev);
+                assert!(
+                    (p - ep).abs() <= 1e-9,
+                    "np {np} {scheduler}: {v}: {p} vs {ep}"
+                );
+            }
+            assert_eq!(run(&["cc"]), cc_expect, "np {np} {scheduler} {consistency}");
+            assert_eq!(
+                run(&["sssp", "--source", "3"]),
+                sssp_expect,
+                "np {np} {scheduler}"
+            );
+        }
+    }
+}

@@ -679,3 +679,55 @@ impl<V> std::ops::Deref for Held<'_, V> {
         }
     }
 }
+
+impl Wire for AsyncMetrics {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (
+            self.updates,
+            self.updates_per_second,
+            self.workers,
+            self.rounds,
+        )
+            .encode(out);
+        (self.ghost_updates_sent, self.remote_signals_sent).encode(out);
+        (self.bytes_sent, self.messages_sent).encode(out);
+        (self.idle_seconds, self.seconds).encode(out);
+        self.aggregates.encode(out);
+        let reason = match self.stopped_because {
+            None => 0u8,
+            Some(StopReason::NoActiveVertices) => 1,
+            Some(StopReason::ProgramStopped) => 2,
+            Some(StopReason::IterationLimit) => 3,
+        };
+        reason.encode(out);
+    }
+
+    fn decode(input: &mut &[u8]) -> Self {
+        let (updates, updates_per_second, workers, rounds) =
+            <(u64, f64, usize, u64)>::decode(input);
+        let (ghost_updates_sent, remote_signals_sent) = <(u64, u64)>::decode(input);
+        let (bytes_sent, messages_sent) = <(u64, u64)>::decode(input);
+        let (idle_seconds, seconds) = <(f64, f64)>::decode(input);
+        let aggregates = Vec::decode(input);
+        let stopped_because = match u8::decode(input) {
+            1 => Some(StopReason::NoActiveVertices),
+            2 => Some(StopReason::ProgramStopped),
+            3 => Some(StopReason::IterationLimit),
+            _ => None,
+        };
+        AsyncMetrics {
+            updates,
+            updates_per_second,
+            workers,
+            rounds,
+            ghost_updates_sent,
+            remote_signals_sent,
+            bytes_sent,
+            messages_sent,
+            idle_seconds,
+            seconds,
+            aggregates,
+            stopped_because,
+        }
+    }
+}

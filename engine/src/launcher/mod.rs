@@ -57,6 +57,7 @@ use std::time::Instant;
 pub use run::{RankRun, run_program, run_program_async};
 pub use source::{EdgeEnds, GraphSource, Hashed, InMemory, Placement};
 
+use crate::async_engine::AsyncMetrics;
 use crate::comm::{Backend, Comm, CommExt, RankFailure, launch, launched_by_mpirun};
 use crate::error::{EngineError, Result};
 use crate::graph::{LocalGraph, build_local_graph};
@@ -283,12 +284,18 @@ fn collect<T: Wire, X>(
 ) -> Result<Option<Outcome<T, X>>> {
     let values = comm.gather_to(0, &run.values)?;
     let metrics = comm.gather_to(0, &[run.metrics])?;
+    let async_metrics = comm.gather_to(0, &[run.async_metrics])?;
     Ok(values.zip(metrics).map(|(mut values, metrics)| {
         values.sort_unstable_by_key(|&(v, _)| v);
         Outcome {
             values,
             summary: run.summary,
             metrics,
+            async_metrics: async_metrics
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect(),
             extra: run.extra,
             graph,
         }
@@ -302,8 +309,10 @@ pub struct Outcome<T, X = ()> {
     pub values: Vec<(VertexId, T)>,
     /// How the run ended.
     pub summary: RunSummary,
-    /// Per-superstep figures: `metrics[rank]` is that rank's list.
+    /// Per-superstep figures: `metrics[rank]` is that rank's list (synchronous runs).
     pub metrics: Vec<Vec<SuperstepMetrics>>,
+    /// The asynchronous engine's figures, one per rank (empty for synchronous runs).
+    pub async_metrics: Vec<AsyncMetrics>,
     /// Rank 0's `RankRun::extra`.
     pub extra: X,
     /// The graph and the time spent loading it.
