@@ -12,7 +12,7 @@
 //!
 //! Design: gather sees the neighbour's data but not its id, so each vertex carries its own
 //! id, and apply deduplicates the gathered `(id, estimate)` pairs (one sort) before taking
-//! the h-index. A single edge's pair is held inline ([`Estimates::One`]), so gather
+//! the h-index. A single edge's pair is held inline ([`GatherList::One`]), so gather
 //! allocates nothing per edge. `init` sees degrees but not neighbours: the first estimate
 //! is the degree counted with multiplicity, an upper bound, and superstep 0 runs every
 //! vertex, which brings it down to at most the number of distinct neighbours, where the
@@ -69,64 +69,27 @@ impl Wire for CoreVertex {
 }
 
 /// The gather accumulator of [`KCore`]: neighbours' `(id, estimate)` pairs, one per edge
-/// (so a neighbour linked twice appears twice). One pair is held inline, without a heap
-/// allocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Estimates {
-    /// A single edge's pair.
-    One(VertexId, u32),
-    /// Several edges' pairs.
-    Many(Vec<(VertexId, u32)>),
-}
+/// (so a neighbour linked twice appears twice).
+pub type Estimates = GatherList<(VertexId, u32)>;
 
-impl Estimates {
-    /// Appends every pair of `other`.
-    fn absorb(&mut self, other: Estimates) {
-        match self {
-            Estimates::Many(list) => match other {
-                Estimates::One(id, core) => list.push((id, core)),
-                Estimates::Many(mut more) => {
-                    if more.len() > list.len() {
-                        std::mem::swap(list, &mut more);
-                    }
-                    list.extend(more);
+/// The h-index of the distinct neighbours' estimates, `own` (self-loops) excluded.
+fn h_index(estimates: Estimates, own: VertexId) -> u32 {
+    match estimates {
+        GatherList::One((id, core)) => u32::from(id != own && core >= 1),
+        GatherList::Many(mut list) => {
+            // Estimates descending, ids ascending: copies of one neighbour (which carry
+            // the same estimate) become adjacent.
+            list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            list.dedup_by_key(|p| p.0);
+            let mut h = 0u32;
+            for (_, core) in list.into_iter().filter(|&(id, _)| id != own) {
+                if core > h {
+                    h += 1;
+                } else {
+                    break;
                 }
-            },
-            Estimates::One(id, core) => {
-                let first = (*id, *core);
-                let mut list = match other {
-                    Estimates::One(id, core) => {
-                        let mut list = Vec::with_capacity(4);
-                        list.push((id, core));
-                        list
-                    }
-                    Estimates::Many(list) => list,
-                };
-                list.push(first);
-                *self = Estimates::Many(list);
             }
-        }
-    }
-
-    /// The h-index of the distinct neighbours' estimates, `own` (self-loops) excluded.
-    fn h_index(self, own: VertexId) -> u32 {
-        match self {
-            Estimates::One(id, core) => u32::from(id != own && core >= 1),
-            Estimates::Many(mut list) => {
-                // Estimates descending, ids ascending: copies of one neighbour (which carry
-                // the same estimate) become adjacent.
-                list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                list.dedup_by_key(|p| p.0);
-                let mut h = 0u32;
-                for (_, core) in list.into_iter().filter(|&(id, _)| id != own) {
-                    if core > h {
-                        h += 1;
-                    } else {
-                        break;
-                    }
-                }
-                h
-            }
+            h
         }
     }
 }
@@ -156,7 +119,7 @@ impl VertexProgram for KCore {
     }
 
     fn gather(&self, _v: &VertexRef<'_, CoreVertex>, _edge: &(), other: &CoreVertex) -> Estimates {
-        Estimates::One(other.id, other.core)
+        GatherList::One((other.id, other.core))
     }
 
     fn combine(&self, acc: &mut Estimates, x: Estimates) {
@@ -170,7 +133,7 @@ impl VertexProgram for KCore {
         _ctx: &mut Context<'_, ()>,
     ) {
         let data = v.data_mut();
-        let h = total.map_or(0, |t| t.h_index(data.id));
+        let h = total.map_or(0, |t| h_index(t, data.id));
         data.changed = h < data.core;
         data.core = data.core.min(h);
     }

@@ -14,7 +14,7 @@
 //! synchronous rule, so results do not depend on ranks or threads. A vertex that changes
 //! signals itself and all its neighbours (a `changed` flag in its data tells scatter); a
 //! vertex whose closed neighbourhood did not change would compute the same label again, so
-//! it stays idle. Gather hands one label per edge, held inline ([`Labels::One`]) so no edge
+//! it stays idle. Gather hands one label per edge, held inline ([`GatherList::One`]) so no edge
 //! allocates; apply sorts the labels and counts runs.
 
 use gasket_engine::prelude::*;
@@ -62,66 +62,29 @@ impl Wire for LabelVertex {
     }
 }
 
-/// The gather accumulator of [`LabelProp`]: the neighbours' labels, one per edge. One
-/// label is held inline, without a heap allocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Labels {
-    /// A single edge's label.
-    One(VertexId),
-    /// Several edges' labels.
-    Many(Vec<VertexId>),
-}
+/// The gather accumulator of [`LabelProp`]: the neighbours' labels, one per edge.
+pub type Labels = GatherList<VertexId>;
 
-impl Labels {
-    /// Appends every label of `other`.
-    fn absorb(&mut self, other: Labels) {
-        match self {
-            Labels::Many(list) => match other {
-                Labels::One(label) => list.push(label),
-                Labels::Many(mut more) => {
-                    if more.len() > list.len() {
-                        std::mem::swap(list, &mut more);
-                    }
-                    list.extend(more);
+/// The most frequent label among `labels` and `own` (counted once more), ties to the
+/// smallest.
+fn most_frequent_with(labels: Labels, own: VertexId) -> VertexId {
+    match labels {
+        // Two votes: both for `own`, or one each and the smaller wins.
+        GatherList::One(label) => label.min(own),
+        GatherList::Many(mut list) => {
+            list.sort_unstable();
+            let (mut best, mut best_count) = (own, 1usize);
+            let mut rest = list.as_slice();
+            while let Some(&label) = rest.first() {
+                let run = rest.partition_point(|&x| x == label);
+                let count = run + usize::from(label == own);
+                if count > best_count || (count == best_count && label < best) {
+                    best = label;
+                    best_count = count;
                 }
-            },
-            Labels::One(first) => {
-                let first = *first;
-                let mut list = match other {
-                    Labels::One(label) => {
-                        let mut list = Vec::with_capacity(4);
-                        list.push(label);
-                        list
-                    }
-                    Labels::Many(list) => list,
-                };
-                list.push(first);
-                *self = Labels::Many(list);
+                rest = &rest[run..];
             }
-        }
-    }
-
-    /// The most frequent label among these and `own` (counted once more), ties to the
-    /// smallest.
-    fn most_frequent_with(self, own: VertexId) -> VertexId {
-        match self {
-            // Two votes: both for `own`, or one each and the smaller wins.
-            Labels::One(label) => label.min(own),
-            Labels::Many(mut list) => {
-                list.sort_unstable();
-                let (mut best, mut best_count) = (own, 1usize);
-                let mut rest = list.as_slice();
-                while let Some(&label) = rest.first() {
-                    let run = rest.partition_point(|&x| x == label);
-                    let count = run + usize::from(label == own);
-                    if count > best_count || (count == best_count && label < best) {
-                        best = label;
-                        best_count = count;
-                    }
-                    rest = &rest[run..];
-                }
-                best
-            }
+            best
         }
     }
 }
@@ -149,7 +112,7 @@ impl VertexProgram for LabelProp {
     }
 
     fn gather(&self, _v: &VertexRef<'_, LabelVertex>, _edge: &(), other: &LabelVertex) -> Labels {
-        Labels::One(other.label)
+        GatherList::One(other.label)
     }
 
     fn combine(&self, acc: &mut Labels, x: Labels) {
@@ -163,7 +126,7 @@ impl VertexProgram for LabelProp {
         ctx: &mut Context<'_, ()>,
     ) {
         let own = v.data().label;
-        let label = total.map_or(own, |t| t.most_frequent_with(own));
+        let label = total.map_or(own, |t| most_frequent_with(t, own));
         let changed = label != own;
         *v.data_mut() = LabelVertex { label, changed };
         if changed {

@@ -14,7 +14,7 @@
 //! a reference count, not the set, and the set is dropped once counted so the last ghost
 //! update carries only the counts. Gather values carry the neighbour's id (for the
 //! deduplication of parallel and reciprocal edges) and are held inline for a single edge
-//! ([`Pairs::One`]), so no edge allocates. The run stops after superstep 1.
+//! ([`GatherList::One`]), so no edge allocates. The run stops after superstep 1.
 
 use std::sync::Arc;
 
@@ -85,57 +85,17 @@ impl Wire for TriangleVertex {
 }
 
 /// The gather accumulator of [`Triangles`]: `(neighbour id, common neighbours)` pairs, one
-/// per edge (the count is 0 in superstep 0, which only lists ids). One pair is held inline,
-/// without a heap allocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pairs {
-    /// A single edge's pair.
-    One(VertexId, u64),
-    /// Several edges' pairs.
-    Many(Vec<(VertexId, u64)>),
-}
+/// per edge (the count is 0 in superstep 0, which only lists ids).
+pub type Pairs = GatherList<(VertexId, u64)>;
 
-impl Pairs {
-    /// Appends every pair of `other`.
-    fn absorb(&mut self, other: Pairs) {
-        match self {
-            Pairs::Many(list) => match other {
-                Pairs::One(id, n) => list.push((id, n)),
-                Pairs::Many(mut more) => {
-                    if more.len() > list.len() {
-                        std::mem::swap(list, &mut more);
-                    }
-                    list.extend(more);
-                }
-            },
-            Pairs::One(id, n) => {
-                let first = (*id, *n);
-                let mut list = match other {
-                    Pairs::One(id, n) => {
-                        let mut list = Vec::with_capacity(4);
-                        list.push((id, n));
-                        list
-                    }
-                    Pairs::Many(list) => list,
-                };
-                list.push(first);
-                *self = Pairs::Many(list);
-            }
-        }
-    }
-
-    /// The pairs sorted by id, one per distinct id other than `own`.
-    fn distinct_without(self, own: VertexId) -> Vec<(VertexId, u64)> {
-        let mut list = match self {
-            Pairs::One(id, n) => vec![(id, n)],
-            Pairs::Many(list) => list,
-        };
-        // Copies of one neighbour carry the same count, so sorting by id alone suffices.
-        list.sort_unstable_by_key(|p| p.0);
-        list.dedup_by_key(|p| p.0);
-        list.retain(|p| p.0 != own);
-        list
-    }
+/// The pairs sorted by id, one per distinct id other than `own`.
+fn distinct_without(pairs: Pairs, own: VertexId) -> Vec<(VertexId, u64)> {
+    let mut list = pairs.into_vec();
+    // Copies of one neighbour carry the same count, so sorting by id alone suffices.
+    list.sort_unstable_by_key(|p| p.0);
+    list.dedup_by_key(|p| p.0);
+    list.retain(|p| p.0 != own);
+    list
 }
 
 /// `|a ∩ b|` of two sorted, duplicate-free lists: a merge, or binary searches of the
@@ -207,9 +167,9 @@ impl VertexProgram for Triangles {
                 } else {
                     intersection_size(mine, theirs)
                 };
-                Pairs::One(*id, common)
+                GatherList::One((*id, common))
             }
-            _ => Pairs::One(other.id(), 0),
+            _ => GatherList::One((other.id(), 0)),
         }
     }
 
@@ -228,7 +188,7 @@ impl VertexProgram for Triangles {
             TriangleVertex::Start(own) => {
                 let own = *own;
                 let neighbours: Vec<VertexId> = total
-                    .map(|t| t.distinct_without(own))
+                    .map(|t| distinct_without(t, own))
                     .unwrap_or_default()
                     .into_iter()
                     .map(|p| p.0)
@@ -237,7 +197,7 @@ impl VertexProgram for Triangles {
             }
             TriangleVertex::Listed(own, _) => {
                 let twice: u64 = total
-                    .map(|t| t.distinct_without(*own))
+                    .map(|t| distinct_without(t, *own))
                     .unwrap_or_default()
                     .iter()
                     .map(|p| p.1)

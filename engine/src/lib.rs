@@ -69,6 +69,7 @@ pub mod async_engine;
 pub mod chromatic;
 pub mod comm;
 pub mod error;
+pub mod gather_list;
 pub mod graph;
 pub mod ids;
 pub mod launcher;
@@ -82,6 +83,7 @@ pub mod wire;
 pub use async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency, Scheduler};
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
 pub use error::{EngineError, InputFailure, Result};
+pub use gather_list::GatherList;
 pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
 pub use launcher::{
@@ -103,6 +105,7 @@ pub mod prelude {
     pub use crate::async_engine::{AsyncConfig, AsyncEngine, Consistency, Scheduler};
     pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
     pub use crate::error::EngineError;
+    pub use crate::gather_list::GatherList;
     pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::launcher::{

@@ -639,27 +639,22 @@ impl<P: VertexProgram> Shared<'_, P> {
     /// signalled from another rank reads the sender's new data.
     fn deliver(&self, bodies: &[&[u8]]) {
         let topo = self.topo;
-        for pass in [GHOST_UPDATE, SIGNAL] {
-            for (peer, body) in bodies.iter().enumerate() {
-                let mut input = *body;
-                while let Some((&kind, rest)) = input.split_first() {
-                    input = rest;
-                    let slot = u32::decode(&mut input) as usize;
-                    if kind == GHOST_UPDATE {
-                        let value = P::Vertex::decode(&mut input);
-                        if pass == GHOST_UPDATE {
-                            let g = topo.ghosts_owned_by(peer)[slot];
-                            *write(&self.data[g as usize]) = value;
-                        }
-                    } else {
-                        let msg = P::Message::decode(&mut input);
-                        if pass == SIGNAL {
-                            let v = topo.mirrors(peer)[slot];
-                            self.schedule.signal(self.program, v, msg);
-                        }
-                    }
+        let mut signals = Vec::new();
+        for (peer, body) in bodies.iter().enumerate() {
+            let mut input = *body;
+            while let Some((&kind, rest)) = input.split_first() {
+                input = rest;
+                let slot = u32::decode(&mut input) as usize;
+                if kind == GHOST_UPDATE {
+                    let g = topo.ghosts_owned_by(peer)[slot];
+                    *write(&self.data[g as usize]) = P::Vertex::decode(&mut input);
+                } else {
+                    signals.push((topo.mirrors(peer)[slot], P::Message::decode(&mut input)));
                 }
             }
+        }
+        for (v, msg) in signals {
+            self.schedule.signal(self.program, v, msg);
         }
     }
 }
