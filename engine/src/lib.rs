@@ -14,6 +14,8 @@
 //! - [`program`]: the [`VertexProgram`] trait (gather / apply / scatter) and its
 //!   [`Context`].
 //! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`].
+//! - [`param`]: the parameter table (sharded rows, BSP / SSP / async reads) for
+//!   data-parallel learning; vertex programs reach it through [`Context::tables`].
 //! - [`wire`]: the byte codec for everything that crosses ranks.
 //! - [`launcher`]: [`Launcher`], one call from a user's `main` to a finished run (ranks,
 //!   loading, placement, build, run, results on rank 0); [`output`] writes result files
@@ -75,6 +77,7 @@ pub mod ids;
 pub mod launcher;
 pub mod output;
 pub mod ownership;
+pub mod param;
 pub mod program;
 pub mod sync;
 pub mod tutorial;
@@ -91,6 +94,7 @@ pub use launcher::{
     fail, run_program, run_program_async,
 };
 pub use ownership::{HashOwnership, Ownership, TableOwnership};
+pub use param::{TableClient, TableComm, TableSpec};
 pub use program::{
     Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
     VertexMut, VertexProgram, VertexRef,

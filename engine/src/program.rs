@@ -314,6 +314,7 @@ pub struct Context<'a, M> {
     pub(crate) signals: Vec<(LocalId, M)>,
     pub(crate) message: Option<M>,
     pub(crate) stop: bool,
+    pub(crate) tables: Option<&'a crate::param::TableClient>,
 }
 
 impl<M> fmt::Debug for Context<'_, M> {
@@ -353,6 +354,7 @@ pub(crate) struct ContextFacts<'a> {
     pub num_vertices: u64,
     pub aggregates: &'a [f64],
     pub ops: &'a [ReduceOp],
+    pub tables: Option<&'a crate::param::TableClient>,
 }
 
 impl<'a, M> Context<'a, M> {
@@ -369,7 +371,15 @@ impl<'a, M> Context<'a, M> {
             signals: Vec::new(),
             message: None,
             stop: false,
+            tables: f.tables,
         }
+    }
+
+    /// The parameter tables of the session the engine runs in
+    /// ([`SyncEngine::use_tables`](crate::SyncEngine::use_tables)), if any. Reads follow
+    /// each table's consistency; the engine ends a clock after every superstep.
+    pub fn tables(&self) -> Option<&'a crate::param::TableClient> {
+        self.tables
     }
 
     /// The current superstep (0-based).

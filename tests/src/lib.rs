@@ -3,6 +3,7 @@
 //! serial loading for the verifiers.
 #![warn(missing_docs)]
 
+pub mod param_check;
 pub mod user_crate;
 
 use std::path::{Path, PathBuf};

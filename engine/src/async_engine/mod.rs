@@ -181,6 +181,7 @@ impl<'a, P: VertexProgram> AsyncEngine<'a, P> {
             num_vertices: topo.num_global_vertices(),
             aggregates: &no_aggregates,
             ops: &ops,
+            tables: None,
         };
         let mut ctx = Context::new(facts);
         let mut values: Vec<P::Vertex> = (0..n_owned)
@@ -275,6 +276,7 @@ impl<'a, P: VertexProgram> AsyncEngine<'a, P> {
             num_vertices: self.graph.topo.num_global_vertices(),
             aggregates: &self.init_aggregates,
             ops: &self.ops,
+            tables: None,
         };
         let mut metrics = AsyncMetrics {
             workers,

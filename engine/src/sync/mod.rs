@@ -34,6 +34,7 @@ use crate::comm::{Comm, ReduceOp};
 use crate::error::Result;
 use crate::graph::{LocalGraph, Topology, zst_mut};
 use crate::ids::LocalId;
+use crate::param::TableClient;
 use crate::program::{
     Activation, Context, ContextFacts, Control, Neighbor, SuperstepInfo, VertexMut, VertexProgram,
     VertexRef, fold, identity,
@@ -149,6 +150,7 @@ pub struct SyncEngine<'a, P: VertexProgram> {
     metrics: Vec<SuperstepMetrics>,
     stopped: Option<StopReason>,
     started: Instant,
+    tables: Option<&'a TableClient>,
 }
 
 impl<'a, P: VertexProgram> SyncEngine<'a, P> {
@@ -171,6 +173,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             num_vertices: topo.num_global_vertices(),
             aggregates: &no_aggregates,
             ops: &ops,
+            tables: None,
         };
         let started = Instant::now();
         type InitChunk<V, M> = (Vec<V>, ChunkOut<M>);
@@ -215,6 +218,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             metrics: Vec::new(),
             stopped: None,
             started,
+            tables: None,
             graph,
         };
         let reduced = engine.finish_superstep(outs, n_owned as u64)?;
@@ -226,6 +230,14 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             engine.stopped = Some(StopReason::IterationLimit);
         }
         Ok(engine)
+    }
+
+    /// Gives the program the parameter tables of a session ([`crate::param::run`]): its
+    /// [`Context::tables`] returns them, and every superstep ends a clock. Run the engine
+    /// on the session's [`TableComm`](crate::param::TableComm) so that its collectives
+    /// and the tables' rounds share the rank's `Comm`.
+    pub fn use_tables(&mut self, tables: &'a TableClient) {
+        self.tables = Some(tables);
     }
 
     /// Runs supersteps until the program stops, nothing is active, or the iteration limit.
@@ -252,6 +264,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             num_vertices: self.graph.topo.num_global_vertices(),
             aggregates: &self.aggregates,
             ops: &self.ops,
+            tables: self.tables,
         };
         let program = self.program;
         let mut outs = gather_apply_phase(
@@ -346,6 +359,9 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let control = self.program.after_superstep(&info);
         self.aggregates = reduced.aggregates;
         self.iteration += 1;
+        if let Some(tables) = self.tables {
+            tables.clock()?;
+        }
         self.stopped = if reduced.stop || control == Control::Stop {
             Some(StopReason::ProgramStopped)
         } else if self.program.activation() == Activation::Signalled && reduced.signalled == 0 {

@@ -1,0 +1,250 @@
+//! The worker side of a rank: `get`, `inc` and `clock` over a cache of rows and a buffer of
+//! coalesced updates.
+//!
+//! A read at clock `c` is served from the cache when the cached copy's stamp is at least
+//! the table's required stamp (`c - s` under SSP); otherwise the worker asks the row's
+//! server, which answers once its stamp is high enough, and blocks until the answer comes.
+//! Eager tables do not ask again for a row they hold: the server pushes it. `inc` adds to
+//! a per-row buffer, so a row updated many times in a clock travels once; under the plain
+//! add rule a read returns the cached row plus this clock's buffered updates (the worker
+//! reads its own writes). `clock` sends the buffered updates, then the new clock to every
+//! server.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use super::lock;
+use super::metrics::TableMetrics;
+use super::protocol::{FINISHED, Outbox, Record};
+use super::row::{Row, RowShape};
+use super::spec::{Consistency, TableId, TableSpec, UpdateRule, owner_of};
+use crate::error::{EngineError, Result};
+use crate::ids::Rank;
+
+type Key = (TableId, u64);
+
+struct Cached {
+    values: Row,
+    stamp: u64,
+}
+
+#[derive(Default)]
+struct ClientState {
+    clock: u64,
+    cache: HashMap<Key, Cached>,
+    /// Requests in flight and the stamp each asked for.
+    asked: HashMap<Key, u64>,
+    pending: HashMap<Key, Row>,
+    /// Set when the exchange stopped with an error (the rank it lost, if one).
+    failure: Option<Option<Rank>>,
+    wait_this_clock: f64,
+    metrics: TableMetrics,
+}
+
+/// The state a rank's workers and its exchange thread share.
+pub(crate) struct ClientShared {
+    pub specs: Vec<TableSpec>,
+    pub rank: Rank,
+    pub ranks: usize,
+    pub outbox: Outbox,
+    pub wake: Sender<()>,
+    state: Mutex<ClientState>,
+    fresh: Condvar,
+}
+
+impl ClientShared {
+    pub(crate) fn new(specs: Vec<TableSpec>, rank: Rank, ranks: usize, wake: Sender<()>) -> Self {
+        ClientShared {
+            specs,
+            rank,
+            ranks,
+            outbox: Outbox::new(ranks),
+            wake,
+            state: Mutex::new(ClientState::default()),
+            fresh: Condvar::new(),
+        }
+    }
+
+    /// A server's answer or push arrived (called by the exchange thread).
+    pub(crate) fn receive(&self, from: Rank, record: Record) {
+        let mut st = lock(&self.state);
+        match record {
+            Record::Reply {
+                table,
+                row,
+                stamp,
+                values,
+            } => {
+                let key = (table, row);
+                if st.asked.get(&key).is_some_and(|&need| need <= stamp) {
+                    st.asked.remove(&key);
+                }
+                st.cache.insert(key, Cached { values, stamp });
+            }
+            Record::Stamp { stamp } => {
+                let ranks = self.ranks;
+                for (&(t, r), cached) in st.cache.iter_mut() {
+                    if self.specs[t as usize].eager && owner_of(t, r, ranks) == from {
+                        cached.stamp = cached.stamp.max(stamp);
+                    }
+                }
+            }
+            _ => unreachable!("workers receive only replies"),
+        }
+        drop(st);
+        self.fresh.notify_all();
+    }
+
+    /// The exchange stopped with an error: wake every waiting read.
+    pub(crate) fn fail(&self, lost: Option<Rank>) {
+        lock(&self.state).failure = Some(lost);
+        self.fresh.notify_all();
+    }
+
+    fn check_table(&self, table: TableId, shape: Option<RowShape>) -> Result<&TableSpec> {
+        let spec = self.specs.get(table as usize).ok_or_else(|| {
+            EngineError::Config(format!(
+                "no parameter table {table} (the session has {})",
+                self.specs.len()
+            ))
+        })?;
+        if let Some(shape) = shape
+            && shape != spec.shape
+        {
+            return Err(EngineError::Config(format!(
+                "table `{}` has {:?} rows, not {:?}",
+                spec.name, spec.shape, shape
+            )));
+        }
+        Ok(spec)
+    }
+
+    pub(crate) fn get_many(&self, table: TableId, rows: &[u64]) -> Result<Vec<Row>> {
+        let spec = self.check_table(table, None)?;
+        let mut st = lock(&self.state);
+        let clock = st.clock;
+        let need = spec.consistency.required_stamp(clock);
+        let started = Instant::now();
+        let stale_at_first = rows
+            .iter()
+            .filter(|&&row| st.cache.get(&(table, row)).is_none_or(|c| c.stamp < need))
+            .count() as u64;
+        let mut asked_now = 0u64;
+        loop {
+            if let Some(lost) = st.failure {
+                return Err(failure_error(lost));
+            }
+            let mut missing = false;
+            for &row in rows {
+                let key = (table, row);
+                let fresh = st.cache.get(&key).map(|c| c.stamp >= need);
+                if fresh == Some(true) {
+                    continue;
+                }
+                missing = true;
+                let in_flight = st.asked.get(&key).is_some_and(|&n| n >= need);
+                let pushed = spec.eager && fresh.is_some();
+                if !in_flight && !pushed {
+                    st.asked.insert(key, need);
+                    let owner = owner_of(table, row, self.ranks);
+                    self.outbox.push(owner, &Record::Get { table, row, need });
+                    asked_now += 1;
+                }
+            }
+            if !missing {
+                break;
+            }
+            if asked_now > 0 {
+                let _ = self.wake.try_send(());
+            }
+            st = self.fresh.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        let st = &mut *st;
+        if stale_at_first > 0 {
+            st.wait_this_clock += started.elapsed().as_secs_f64();
+        }
+        st.metrics.reads_from_server += stale_at_first;
+        st.metrics.reads_from_cache += rows.len() as u64 - stale_at_first;
+        let mut out = Vec::with_capacity(rows.len());
+        for &row in rows {
+            let key = (table, row);
+            let cached = &st.cache[&key];
+            st.metrics
+                .record_staleness(clock.saturating_sub(cached.stamp));
+            let mut values = cached.values.clone();
+            if spec.update == UpdateRule::Add
+                && let Some(mine) = st.pending.get(&key)
+            {
+                values.add_scaled(mine, 1.0);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn inc(&self, table: TableId, row: u64, delta: Row) -> Result<()> {
+        self.check_table(table, Some(delta.shape()))?;
+        let mut st = lock(&self.state);
+        match st.pending.get_mut(&(table, row)) {
+            Some(sum) => sum.add_scaled(&delta, 1.0),
+            None => {
+                st.pending.insert((table, row), delta);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the current clock: sends its updates, then the clock (`FINISHED` when `last`).
+    pub(crate) fn clock(&self, last: bool) -> Result<()> {
+        let mut st = lock(&self.state);
+        if let Some(lost) = st.failure {
+            return Err(failure_error(lost));
+        }
+        let clock = st.clock;
+        for ((table, row), delta) in std::mem::take(&mut st.pending) {
+            st.metrics.rows_sent += 1;
+            self.outbox.push(
+                owner_of(table, row, self.ranks),
+                &Record::Inc {
+                    table,
+                    row,
+                    clock,
+                    delta,
+                },
+            );
+        }
+        st.clock += 1;
+        let completed = if last { FINISHED } else { st.clock };
+        for peer in 0..self.ranks {
+            self.outbox.push(peer, &Record::Clock { completed });
+        }
+        let specs = &self.specs;
+        st.cache.retain(|&(t, _), _| {
+            specs[t as usize].consistency != Consistency::Async || specs[t as usize].eager
+        });
+        let waited = std::mem::take(&mut st.wait_this_clock);
+        st.metrics.clocks += 1;
+        st.metrics.wait_seconds_per_clock.push(waited);
+        drop(st);
+        let _ = self.wake.try_send(());
+        Ok(())
+    }
+
+    pub(crate) fn current_clock(&self) -> u64 {
+        lock(&self.state).clock
+    }
+
+    pub(crate) fn metrics(&self) -> TableMetrics {
+        lock(&self.state).metrics.clone()
+    }
+}
+
+fn failure_error(lost: Option<Rank>) -> EngineError {
+    match lost {
+        Some(rank) => EngineError::PeerLost { rank },
+        None => EngineError::Config("the parameter-table exchange stopped".into()),
+    }
+}

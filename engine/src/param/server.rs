@@ -1,0 +1,217 @@
+//! A rank's server: its shard of every table, the clocks of all workers, the updates of
+//! BSP tables waiting for their clock to complete, and the reads waiting for freshness.
+//!
+//! The server's **stamp** is the number of clocks every worker has finished. A row it
+//! sends carries the stamp; it contains every update of clocks `< stamp`. SSP and async
+//! tables apply an update as it arrives (a read may see newer updates than it needs, as in
+//! Bösen). BSP tables hold a clock's updates until the stamp passes that clock and then
+//! apply them worker by worker in rank order, so a BSP row is a deterministic function of
+//! the workers' updates, independent of message timing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::protocol::Record;
+use super::row::Row;
+use super::spec::{Consistency, TableId, TableSpec, UpdateRule};
+
+type Key = (TableId, u64);
+
+struct ServerRow {
+    values: Row,
+    /// Adagrad's accumulated squared gradients.
+    squares: Option<Row>,
+    /// Workers that have read this row (eager tables only).
+    readers: Vec<bool>,
+}
+
+/// Counters of one server.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ServerCounters {
+    pub updates_applied: u64,
+    pub reads_answered: u64,
+    pub reads_queued: u64,
+    pub rows_pushed: u64,
+}
+
+pub(crate) struct Server {
+    specs: Vec<TableSpec>,
+    ranks: usize,
+    rows: HashMap<Key, ServerRow>,
+    worker_clocks: Vec<u64>,
+    stamp: u64,
+    /// BSP updates by clock, then by worker.
+    held: BTreeMap<u64, Vec<Vec<(Key, Row)>>>,
+    /// Reads waiting for the stamp: (worker, key, need).
+    waiting: Vec<(usize, Key, u64)>,
+    /// Rows of eager tables changed since the stamp last advanced.
+    dirty: HashSet<Key>,
+    pub counters: ServerCounters,
+}
+
+impl Server {
+    pub(crate) fn new(specs: Vec<TableSpec>, ranks: usize) -> Self {
+        Server {
+            specs,
+            ranks,
+            rows: HashMap::new(),
+            worker_clocks: vec![0; ranks],
+            stamp: 0,
+            held: BTreeMap::new(),
+            waiting: Vec::new(),
+            dirty: HashSet::new(),
+            counters: ServerCounters::default(),
+        }
+    }
+
+    /// Handles a worker's record; replies go through `send(worker, record)`.
+    pub(crate) fn handle(
+        &mut self,
+        from: usize,
+        record: Record,
+        send: &mut impl FnMut(usize, Record),
+    ) {
+        match record {
+            Record::Inc {
+                table,
+                row,
+                clock,
+                delta,
+            } => {
+                let key = (table, row);
+                if self.specs[table as usize].consistency == Consistency::Bsp {
+                    let ranks = self.ranks;
+                    self.held
+                        .entry(clock)
+                        .or_insert_with(|| vec![Vec::new(); ranks])[from]
+                        .push((key, delta));
+                } else {
+                    self.apply(key, &delta);
+                }
+            }
+            Record::Clock { completed } => {
+                self.worker_clocks[from] = completed;
+                let stamp = *self.worker_clocks.iter().min().expect("at least one rank");
+                if stamp > self.stamp {
+                    self.advance(stamp, send);
+                }
+            }
+            Record::Get { table, row, need } => {
+                if need <= self.stamp {
+                    self.answer(from, (table, row), send);
+                } else {
+                    self.counters.reads_queued += 1;
+                    self.waiting.push((from, (table, row), need));
+                }
+            }
+            Record::Reply { .. } | Record::Stamp { .. } => {
+                unreachable!("servers receive no replies")
+            }
+        }
+    }
+
+    /// Every worker has finished `stamp` clocks: apply held BSP updates, answer the reads
+    /// that were waiting for this, and push changed rows of eager tables.
+    fn advance(&mut self, stamp: u64, send: &mut impl FnMut(usize, Record)) {
+        let ready: Vec<u64> = self.held.range(..stamp).map(|(&c, _)| c).collect();
+        for clock in ready {
+            for updates in self.held.remove(&clock).expect("listed") {
+                for (key, delta) in updates {
+                    self.apply(key, &delta);
+                }
+            }
+        }
+        self.stamp = stamp;
+        let waiting = std::mem::take(&mut self.waiting);
+        for (worker, key, need) in waiting {
+            if need <= stamp {
+                self.answer(worker, key, send);
+            } else {
+                self.waiting.push((worker, key, need));
+            }
+        }
+        if self.specs.iter().any(|s| s.eager) {
+            let mut readers_anywhere = vec![false; self.ranks];
+            for key in std::mem::take(&mut self.dirty) {
+                let row = &self.rows[&key];
+                for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
+                    self.counters.rows_pushed += 1;
+                    send(worker, self.reply(key, &row.values));
+                }
+            }
+            for row in self.rows.values() {
+                for (w, &r) in row.readers.iter().enumerate() {
+                    readers_anywhere[w] |= r;
+                }
+            }
+            for (worker, _) in readers_anywhere.iter().enumerate().filter(|(_, r)| **r) {
+                send(worker, Record::Stamp { stamp });
+            }
+        }
+    }
+
+    fn reply(&self, (table, row): Key, values: &Row) -> Record {
+        Record::Reply {
+            table,
+            row,
+            stamp: self.stamp,
+            values: values.clone(),
+        }
+    }
+
+    fn answer(&mut self, worker: usize, key: Key, send: &mut impl FnMut(usize, Record)) {
+        self.counters.reads_answered += 1;
+        let eager = self.specs[key.0 as usize].eager;
+        let ranks = self.ranks;
+        let row = self.row(key);
+        if eager {
+            row.readers.resize(ranks, false);
+            row.readers[worker] = true;
+        }
+        let values = row.values.clone();
+        send(worker, self.reply(key, &values));
+    }
+
+    fn row(&mut self, key: Key) -> &mut ServerRow {
+        let spec = &self.specs[key.0 as usize];
+        self.rows.entry(key).or_insert_with(|| ServerRow {
+            values: spec.initial_row(key.1),
+            squares: None,
+            readers: Vec::new(),
+        })
+    }
+
+    fn apply(&mut self, key: Key, delta: &Row) {
+        self.counters.updates_applied += 1;
+        let spec = &self.specs[key.0 as usize];
+        let (rule, eager) = (spec.update, spec.eager);
+        let row = self.row(key);
+        match rule {
+            UpdateRule::Add => row.values.add_scaled(delta, 1.0),
+            UpdateRule::Sgd { lr } => row.values.add_scaled(delta, -lr),
+            UpdateRule::Adagrad { lr, eps } => {
+                let squares = row.squares.get_or_insert_with(|| Row::zeros(delta.shape()));
+                squares.zip_with(delta, |h, g| h + g * g);
+                let mut step = delta.clone();
+                step.zip_with(
+                    squares,
+                    |g, h| if g == 0.0 { 0.0 } else { g / (h.sqrt() + eps) },
+                );
+                row.values.add_scaled(&step, -lr);
+            }
+        }
+        if eager {
+            self.dirty.insert(key);
+        }
+    }
+
+    /// This server's rows, sorted by table and row (for checkpoints and final results).
+    pub(crate) fn into_rows(self) -> Vec<(TableId, u64, Row)> {
+        let mut rows: Vec<_> = self
+            .rows
+            .into_iter()
+            .map(|((t, r), row)| (t, r, row.values))
+            .collect();
+        rows.sort_by_key(|&(t, r, _)| (t, r));
+        rows
+    }
+}

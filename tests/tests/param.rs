@@ -1,0 +1,241 @@
+//! The parameter table on 1, 2 and 4 thread ranks: the SSP read rule holds for BSP, SSP
+//! and eager tables (checked from the data), async reads do break it (so the check can
+//! fail), no update is lost, BSP reproduces a serial simulation bit for bit, a vertex
+//! program reads a table through its context, and a failing rank stops every rank.
+
+use std::time::Duration;
+
+use gasket_engine::param::{self, Consistency, ParamConfig, Row, TableSpec};
+use gasket_engine::prelude::*;
+use gasket_tests::on_ranks;
+use gasket_tests::param_check::{bsp_rows, bsp_serial, lost_updates, read_rule};
+
+const LAG: Duration = Duration::from_millis(2);
+
+#[test]
+fn reads_follow_the_ssp_rule() {
+    for (consistency, check) in [
+        (param::Consistency::Bsp, None),
+        (Consistency::Ssp(0), Some(0)),
+        (Consistency::Ssp(1), Some(1)),
+        (Consistency::Ssp(3), Some(3)),
+    ] {
+        for eager in [false, true] {
+            on_ranks(|ranks| {
+                let runs = ThreadComm::run(ranks, |comm| {
+                    read_rule(&comm, consistency, eager, check, 14, LAG)
+                })
+                .unwrap();
+                for run in runs {
+                    assert!(
+                        run.violations.is_empty(),
+                        "{consistency} eager={eager}: {:?}",
+                        run.violations
+                    );
+                    let bound = check.unwrap_or(0) as usize;
+                    assert!(run.metrics.max_staleness().unwrap() <= bound);
+                    assert_eq!(run.metrics.clocks, 15, "14 clocks and the final one");
+                }
+            });
+        }
+    }
+}
+
+#[test]
+fn stale_reads_are_served_and_counted_under_ssp() {
+    // Rank 1 lags: under SSP(3) rank 0 runs ahead and is served rows up to 3 clocks old.
+    let runs = ThreadComm::run(2, |comm| {
+        read_rule(
+            &comm,
+            Consistency::Ssp(3),
+            false,
+            Some(3),
+            20,
+            Duration::from_millis(15),
+        )
+    })
+    .unwrap();
+    assert!(
+        runs[0].metrics.max_staleness().unwrap() >= 1,
+        "{:?}",
+        runs[0].metrics
+    );
+}
+
+#[test]
+fn async_reads_break_the_bsp_rule_so_the_check_can_fail() {
+    let runs = ThreadComm::run(2, |comm| {
+        read_rule(
+            &comm,
+            Consistency::Async,
+            false,
+            Some(0),
+            20,
+            Duration::from_millis(20),
+        )
+    })
+    .unwrap();
+    assert!(
+        !runs[0].violations.is_empty(),
+        "the fast rank never read a row missing the lagging rank's updates"
+    );
+}
+
+#[test]
+fn no_update_is_lost() {
+    for consistency in [Consistency::Bsp, Consistency::Ssp(2), Consistency::Async] {
+        for eager in [false, true] {
+            on_ranks(|ranks| {
+                let out =
+                    ThreadComm::run(ranks, |comm| lost_updates(&comm, consistency, eager, 10, 7))
+                        .unwrap();
+                let wrong = out[0].as_ref().unwrap();
+                assert!(wrong.is_empty(), "{consistency} eager={eager}: {wrong:?}");
+            });
+        }
+    }
+}
+
+#[test]
+fn bsp_is_reproducible_and_equals_a_serial_simulation() {
+    on_ranks(|ranks| {
+        let first = ThreadComm::run(ranks, |comm| bsp_rows(&comm, 8)).unwrap();
+        let second = ThreadComm::run(ranks, |comm| bsp_rows(&comm, 8)).unwrap();
+        let first = first[0].clone().unwrap();
+        assert_eq!(Some(&first), second[0].as_ref(), "run-to-run difference");
+        assert_eq!(first, bsp_serial(ranks, 8));
+    });
+}
+
+/// Each vertex adds its in-degree to row 0 in superstep 0; in superstep 1 it reads the
+/// table, which under BSP holds exactly the total.
+struct DegreeTotal;
+
+impl VertexProgram for DegreeTotal {
+    type Vertex = f32;
+    type Edge = ();
+    type Gather = u64;
+    type Message = ();
+
+    fn init(&self, _v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> f32 {
+        0.0
+    }
+    fn activation(&self) -> Activation {
+        Activation::All
+    }
+    fn gather_edges(&self, _v: &VertexRef<'_, f32>) -> EdgeDir {
+        EdgeDir::In
+    }
+    fn gather(&self, _v: &VertexRef<'_, f32>, _e: &(), _other: &f32) -> u64 {
+        1
+    }
+    fn combine(&self, acc: &mut u64, x: u64) {
+        *acc += x;
+    }
+    fn apply(&self, v: &mut VertexMut<'_, f32>, total: Option<u64>, ctx: &mut Context<'_, ()>) {
+        let tables = ctx.tables().expect("tables attached");
+        if ctx.iteration() == 0 {
+            let degree = total.unwrap_or(0) as f32;
+            tables.inc(0, 0, Row::Dense(vec![degree])).unwrap();
+        } else {
+            *v.data_mut() = tables.get(0, 0).unwrap().value(0);
+        }
+    }
+}
+
+#[test]
+fn vertex_programs_read_tables_through_the_context() {
+    let edges: Vec<(u64, u64)> = (0..60u64).map(|i| (i % 17, (i * 7) % 23)).collect();
+    on_ranks(|ranks| {
+        let per_rank = ThreadComm::run(ranks, |comm| {
+            let input = if comm.rank() == 0 {
+                EdgeInput {
+                    src: edges.iter().map(|e| e.0).collect(),
+                    dst: edges.iter().map(|e| e.1).collect(),
+                    data: vec![(); edges.len()],
+                    vertices: vec![],
+                }
+            } else {
+                EdgeInput::default()
+            };
+            let spec = TableSpec::dense("total", 1);
+            param::run(
+                &comm,
+                vec![spec],
+                &ParamConfig::default(),
+                |tables, tcomm| {
+                    let mut graph = build_local_graph(tcomm, &HashOwnership::new(ranks), input)?;
+                    let config = SyncConfig {
+                        max_iterations: 2,
+                        ..SyncConfig::default()
+                    };
+                    let mut engine = SyncEngine::new(&DegreeTotal, &mut graph, tcomm, config)?;
+                    engine.use_tables(tables);
+                    engine.run()?;
+                    let mut seen = Vec::new();
+                    engine.for_each_owned(|v| seen.push(*v.data()));
+                    Ok(seen)
+                },
+            )
+        })
+        .unwrap();
+        let seen: Vec<f32> = per_rank.into_iter().flat_map(|f| f.value).collect();
+        assert!(!seen.is_empty());
+        assert!(seen.iter().all(|&x| x == edges.len() as f32), "{seen:?}");
+    });
+}
+
+#[test]
+fn a_failing_rank_stops_every_rank() {
+    let outcome = ThreadComm::run(3, |comm| {
+        let spec = TableSpec::dense("x", 1).consistency(Consistency::Bsp);
+        param::run(&comm, vec![spec], &ParamConfig::default(), |tables, _| {
+            for c in 0..5 {
+                if comm.rank() == 2 && c == 2 {
+                    return Err(EngineError::Config("rank 2 gives up".into()));
+                }
+                tables.get(0, 1)?;
+                tables.inc(0, 1, Row::Dense(vec![1.0]))?;
+                tables.clock()?;
+            }
+            Ok(())
+        })
+    });
+    let err = outcome.unwrap_err();
+    assert!(err.to_string().contains("rank 2 gives up"), "{err}");
+}
+
+#[test]
+fn misuse_is_a_clear_error() {
+    let out = param::run(
+        &SingleComm,
+        vec![TableSpec::dense("w", 2)],
+        &ParamConfig::default(),
+        |tables, _| {
+            let shape = tables.inc(0, 1, Row::Dense(vec![1.0; 2])).and(tables.inc(
+                0,
+                1,
+                Row::Sparse(vec![]),
+            ));
+            let table = tables.get(3, 0);
+            Ok((
+                shape.unwrap_err().to_string(),
+                table.unwrap_err().to_string(),
+            ))
+        },
+    )
+    .unwrap();
+    assert!(out.value.0.contains("table `w`"), "{}", out.value.0);
+    assert!(
+        out.value.1.contains("no parameter table 3"),
+        "{}",
+        out.value.1
+    );
+    let bad = param::run(
+        &SingleComm,
+        vec![TableSpec::dense("empty", 0)],
+        &ParamConfig::default(),
+        |_, _| Ok(()),
+    );
+    assert!(bad.unwrap_err().to_string().contains("at least one column"));
+}
