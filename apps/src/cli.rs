@@ -31,6 +31,7 @@ use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
 use crate::pagerank_delta;
 use crate::run::{Collected, run_on_ranks};
+use crate::sgd::command::SgdArgs;
 use crate::sssp::{self, SsspConfig};
 use crate::triangles::{self, TrianglesConfig};
 use crate::{AppError, Result};
@@ -115,6 +116,10 @@ pub enum Command {
         /// Settings.
         config: AlsConfig,
     },
+    /// Data-parallel SGD on the parameter table: matrix factorization (ratings) or
+    /// logistic regression (libsvm), with BSP, stale-synchronous or async tables and an
+    /// optional straggler; objective per clock on stderr, optional plot.
+    Sgd(SgdArgs),
     /// Generate a synthetic low-rank ratings set (`user item rating` lines) for `als`.
     GenerateRatings(RatingsArgs),
     /// Generate a synthetic graph as a SNAP edge list.
@@ -480,6 +485,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "sssp", &input, &out)
         }
         Command::Als { common, config } => als(common, config, progress),
+        Command::Sgd(args) => {
+            crate::sgd::command::execute(args, backend_for(args.ranks)?, progress)
+        }
         Command::GenerateRatings(args) => {
             let cfg = RatingsConfig {
                 users: args.users,
@@ -618,14 +626,17 @@ where
 
 /// MPI ranks when started by `mpirun` (or `srun`), else `--ranks` thread ranks.
 fn backend(common: &CommonArgs) -> Result<Backend> {
+    backend_for(common.ranks)
+}
+
+fn backend_for(ranks: u32) -> Result<Backend> {
     if !gasket_engine::comm::launched_by_mpirun() {
-        return Ok(Backend::Threads(common.ranks as usize));
+        return Ok(Backend::Threads(ranks as usize));
     }
-    if common.ranks != 1 {
+    if ranks != 1 {
         return Err(AppError::Config(format!(
-            "--ranks {} was given under mpirun: under MPI each process is one rank, so set \
-             the number of ranks with `mpirun -np N` and leave out --ranks",
-            common.ranks
+            "--ranks {ranks} was given under mpirun: under MPI each process is one rank, so \
+             set the number of ranks with `mpirun -np N` and leave out --ranks"
         )));
     }
     Ok(Backend::Mpi)

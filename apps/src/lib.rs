@@ -29,6 +29,7 @@ pub mod pagerank;
 pub mod pagerank_delta;
 pub mod progress;
 pub mod run;
+pub mod sgd;
 pub mod sssp;
 pub mod triangles;
 

@@ -44,6 +44,7 @@ mod error;
 mod format;
 pub mod generate;
 mod input;
+mod libsvm;
 mod metis;
 mod mtx;
 mod snap;
@@ -58,6 +59,7 @@ use gasket_engine::comm::Comm;
 pub use error::DatasetError;
 pub use format::{Format, UnknownName};
 pub use input::{GraphInput, WithEdges};
+pub use libsvm::{SparseExamples, read_libsvm, read_libsvm_bytes};
 
 use source::Source;
 

@@ -314,3 +314,54 @@ fn the_async_engine_across_mpi_ranks_equals_the_verifiers() {
         }
     }
 }
+
+/// The parameter table's checks (read rule, lost updates, BSP = serial) on MPI ranks.
+#[test]
+fn parameter_table_checks_pass_on_mpi_ranks() {
+    let program = Path::new(env!("CARGO_BIN_EXE_param_check"));
+    for np in [2, 4] {
+        let out = gasket_tests::mpirun_program(program, np, &[], &[]);
+        assert!(
+            out.status.success(),
+            "param_check under mpirun -np {np}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
+    }
+}
+
+/// BSP SGD is bit-reproducible: MPI ranks write the same model as thread ranks.
+#[test]
+fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    for np in [2, 4] {
+        let mpi_out = dir.path().join(format!("mpi{np}.tsv"));
+        let thr_out = dir.path().join(format!("thr{np}.tsv"));
+        let common = [
+            "sgd",
+            "--model",
+            "mf",
+            "--synthetic",
+            "300,100,20",
+            "--epochs",
+            "3",
+        ];
+        let mut a: Vec<&str> = common.to_vec();
+        a.extend(["--straggler", "1:2:0.5", "-o", mpi_out.to_str().unwrap()]);
+        run_ok(np, &a);
+        let ranks = np.to_string();
+        let mut b: Vec<&str> = common.to_vec();
+        b.extend(["--ranks", &ranks, "-o", thr_out.to_str().unwrap()]);
+        let out = gasket_tests::gasket(&b);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&mpi_out).unwrap(),
+            std::fs::read_to_string(&thr_out).unwrap(),
+            "np {np}"
+        );
+    }
+}
