@@ -5,10 +5,15 @@
 //! the table's required stamp (`c - s` under SSP); otherwise the worker asks the row's
 //! server, which answers once its stamp is high enough, and blocks until the answer comes.
 //! Eager tables do not ask again for a row they hold: the server pushes it. `inc` adds to
-//! a per-row buffer, so a row updated many times in a clock travels once; under the plain
-//! add rule a read returns the cached row plus this clock's buffered updates (the worker
-//! reads its own writes). `clock` sends the buffered updates, then the new clock to every
-//! server.
+//! a per-row buffer, so a row updated many times in a clock travels once. `clock` sends
+//! the buffered updates, then the new clock to every server.
+//!
+//! **Read-my-writes.** Under the plain add rule a worker sees its own updates. A row that
+//! arrives at worker clock `k` holds every own update of clocks `< k` (they were sent
+//! before the request, on the same ordered path, and the worker is blocked until the
+//! answer comes), so a read adds the own updates sent since (kept for the `s + 1` clocks a
+//! cached row can be used) and this clock's buffered ones. A pushed row may lack own
+//! updates still in flight; it never counts one twice.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
@@ -29,6 +34,8 @@ type Key = (TableId, u64);
 struct Cached {
     values: Row,
     stamp: u64,
+    /// The worker's clock when the row arrived: it holds every own update of earlier clocks.
+    own_from: u64,
 }
 
 #[derive(Default)]
@@ -38,6 +45,9 @@ struct ClientState {
     /// Requests in flight and the stamp each asked for.
     asked: HashMap<Key, u64>,
     pending: HashMap<Key, Row>,
+    /// This worker's sent updates of BSP/SSP add-rule tables by row: `(clock, delta)`,
+    /// kept while a read may still be served a row that lacks them.
+    sent: HashMap<Key, Vec<(u64, Row)>>,
     /// Set when the exchange stopped with an error (the rank it lost, if one).
     failure: Option<Option<Rank>>,
     wait_this_clock: f64,
@@ -82,7 +92,15 @@ impl ClientShared {
                 if st.asked.get(&key).is_some_and(|&need| need <= stamp) {
                     st.asked.remove(&key);
                 }
-                st.cache.insert(key, Cached { values, stamp });
+                let own_from = st.clock;
+                st.cache.insert(
+                    key,
+                    Cached {
+                        values,
+                        stamp,
+                        own_from,
+                    },
+                );
             }
             Record::Stamp { stamp } => {
                 let ranks = self.ranks;
@@ -175,10 +193,20 @@ impl ClientShared {
             st.metrics
                 .record_staleness(clock.saturating_sub(cached.stamp));
             let mut values = cached.values.clone();
-            if spec.update == UpdateRule::Add
-                && let Some(mine) = st.pending.get(&key)
-            {
-                values.add_scaled(mine, 1.0);
+            if spec.update == UpdateRule::Add {
+                // Own updates the row lacks: sent since it arrived, then this clock's.
+                for (_, delta) in st
+                    .sent
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(c, _)| *c >= cached.own_from)
+                {
+                    values.add_scaled(delta, 1.0);
+                }
+                if let Some(mine) = st.pending.get(&key) {
+                    values.add_scaled(mine, 1.0);
+                }
             }
             out.push(values);
         }
@@ -206,6 +234,13 @@ impl ClientShared {
         let clock = st.clock;
         for ((table, row), delta) in std::mem::take(&mut st.pending) {
             st.metrics.rows_sent += 1;
+            let spec = &self.specs[table as usize];
+            if spec.update == UpdateRule::Add {
+                st.sent
+                    .entry((table, row))
+                    .or_default()
+                    .push((clock, delta.clone()));
+            }
             self.outbox.push(
                 owner_of(table, row, self.ranks),
                 &Record::Inc {
@@ -221,7 +256,18 @@ impl ClientShared {
         for peer in 0..self.ranks {
             self.outbox.push(peer, &Record::Clock { completed });
         }
+        // A row read from now on arrived at a clock >= its stamp >= next - s (async: its
+        // cache is dropped below, so >= next): older own updates are in it.
         let specs = &self.specs;
+        let next = st.clock;
+        st.sent.retain(|&(t, _), log| {
+            let oldest = match specs[t as usize].consistency {
+                Consistency::Async if !specs[t as usize].eager => next,
+                c => c.required_stamp(next),
+            };
+            log.retain(|(c, _)| *c >= oldest);
+            !log.is_empty()
+        });
         st.cache.retain(|&(t, _), _| {
             specs[t as usize].consistency != Consistency::Async || specs[t as usize].eager
         });

@@ -11,10 +11,12 @@
 //! **Consistency** per table ([`Consistency`]). SSP's read rule: a worker at clock `c`
 //! reads a row containing every update of clocks `<= c - s - 1`. A server's *stamp* is the
 //! number of clocks every worker has finished; a row carries the stamp it was sent with,
-//! and a cached row whose stamp is at least `c - s` is served without a round trip. BSP is
-//! `s = 0` with one more promise, bit-reproducibility: the server applies a clock's
-//! updates only once every worker finished it, in rank order. Async never waits. Eager
-//! push (ESSP) sends changed rows to their readers whenever the stamp advances.
+//! and a cached row whose stamp is at least `c - s` is served without a round trip. The
+//! server applies a clock's updates once every worker finished it, in rank order, so a
+//! row holds exactly the completed clocks' updates: BSP (`s = 0`) is bit-reproducible, and
+//! a worker adds its own newer updates to what it reads (read-my-writes). Async never
+//! waits and applies updates as they arrive. Eager push (ESSP) sends changed rows to
+//! their readers whenever the stamp advances.
 //!
 //! **Server-side updates** ([`UpdateRule`]): plain add, or an optimizer step (SGD,
 //! Adagrad) so workers can send raw gradients.

@@ -15,8 +15,8 @@ pub enum Consistency {
     /// finished it, worker by worker in rank order, so runs are bit-reproducible.
     Bsp,
     /// Stale synchronous with staleness `s`: at clock `c` a read contains every update of
-    /// clocks `<= c - s - 1` (and possibly newer ones). `Ssp(0)` reads like `Bsp` but the
-    /// server applies updates as they arrive.
+    /// clocks `<= c - s - 1` (and possibly of later completed clocks), plus the worker's
+    /// own updates. `Ssp(0)` is `Bsp`.
     Ssp(u32),
     /// No guarantee: a read never waits for other workers. The worker's cache is dropped at
     /// each clock (unless rows are pushed eagerly), so a row is re-read once per clock.
