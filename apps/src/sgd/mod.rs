@@ -178,7 +178,7 @@ pub struct SgdConfig {
     /// Seed of the split, the order and the initial model.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Slow one rank down: RANK:FACTOR[:PROB].
+    /// Slow one rank down: `RANK:FACTOR[:PROB]`.
     #[arg(long)]
     pub straggler: Option<Straggler>,
     /// Push fresh rows to their readers after every clock (ESSP).
