@@ -42,7 +42,7 @@ pub struct SgdArgs {
     /// Report the time at which each run's objective first reaches this value.
     #[arg(long)]
     pub target: Option<f64>,
-    /// Plot objective vs time and vs clock of every run (.svg or .png).
+    /// Plot objective vs time and vs clock of every run (an .svg file).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Thread ranks (under mpirun each process is one rank instead).
