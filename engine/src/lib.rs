@@ -73,6 +73,7 @@ pub mod comm;
 pub mod error;
 pub mod gather_list;
 pub mod graph;
+pub mod hash;
 pub mod ids;
 pub mod launcher;
 pub mod output;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use gasket_engine::EngineError;
 use gasket_engine::comm::Comm;
+use gasket_engine::hash::mix;
 use gasket_engine::param::{
     self, Consistency, Init, ParamConfig, Row, TableId, TableMetrics, TableRows, TableSpec,
     UpdateRule,
@@ -82,13 +83,6 @@ pub fn read_rule(
         violations: finished.value,
         metrics: finished.metrics,
     })
-}
-
-fn mix(a: u64, b: u64, c: u64) -> u64 {
-    let mut h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ c;
-    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    h ^ (h >> 31)
 }
 
 const LOST_ROWS: u64 = 40;

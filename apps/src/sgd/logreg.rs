@@ -12,8 +12,9 @@ use std::collections::HashMap;
 
 use gasket_engine::param::{Row, TableClient, TableSpec, UpdateRule};
 
-use super::{SgdConfig, Update, mix, unit_hash};
+use super::{SgdConfig, Update};
 use crate::{AppError, Result};
+use gasket_engine::hash::{mix, unit as unit_hash};
 
 /// Features per table row.
 pub const BLOCK: u32 = 64;

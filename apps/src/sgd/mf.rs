@@ -13,8 +13,9 @@ use std::collections::HashMap;
 
 use gasket_engine::param::{Init, Row, TableClient, TableSpec};
 
-use super::{SgdConfig, mix, unit_hash};
+use super::SgdConfig;
 use gasket_engine::Result;
+use gasket_engine::hash::{mix, unit as unit_hash};
 
 /// Half-width of the uniform initial factors (users and items): large enough that SGD
 /// leaves the saddle at zero within the first pass.

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use gasket_datasets::generate::{RatingsConfig, low_rank_ratings};
 use gasket_datasets::{Format, GraphInput};
 use gasket_engine::comm::{Comm, CommExt, ReduceOp};
+use gasket_engine::hash::unit as unit_hash;
 use gasket_engine::param::{
     self, Consistency, ParamConfig, TableClient, TableMetrics, TableRows, TableSpec,
 };
@@ -575,22 +576,6 @@ pub fn mf_serial_bsp(
     let mut rows: Vec<_> = table.into_iter().collect();
     rows.sort_by_key(|(i, _)| *i);
     rows
-}
-
-/// A value uniform in `[0, 1)` from `(a, b, seed)`.
-pub(crate) fn unit_hash(a: u64, b: u64, seed: u64) -> f64 {
-    (mix(a, b, seed) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A 64-bit mix of `(a, b, seed)` (splitmix64 finalizer).
-pub(crate) fn mix(a: u64, b: u64, seed: u64) -> u64 {
-    let mut h = a
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
-        ^ seed;
-    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    h ^ (h >> 31)
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ impl ClientShared {
         let mut asked_now = 0u64;
         loop {
             if let Some(lost) = st.failure {
-                return Err(failure_error(lost));
+                return Err(super::failure_error(lost));
             }
             let mut missing = false;
             for &row in rows {
@@ -229,7 +229,7 @@ impl ClientShared {
     pub(crate) fn clock(&self, last: bool) -> Result<()> {
         let mut st = lock(&self.state);
         if let Some(lost) = st.failure {
-            return Err(failure_error(lost));
+            return Err(super::failure_error(lost));
         }
         let clock = st.clock;
         for ((table, row), delta) in std::mem::take(&mut st.pending) {
@@ -285,12 +285,5 @@ impl ClientShared {
 
     pub(crate) fn metrics(&self) -> TableMetrics {
         lock(&self.state).metrics.clone()
-    }
-}
-
-fn failure_error(lost: Option<Rank>) -> EngineError {
-    match lost {
-        Some(rank) => EngineError::PeerLost { rank },
-        None => EngineError::Config("the parameter-table exchange stopped".into()),
     }
 }

@@ -75,7 +75,9 @@ pub(crate) fn run_exchange(
             match &section {
                 Some((seq, parts)) => {
                     buf.push(1);
-                    (*seq, parts[peer].clone()).encode(&mut buf);
+                    // Length and bytes in one copy (not `Vec<u8>`'s per-byte codec).
+                    (*seq, parts[peer].len()).encode(&mut buf);
+                    buf.extend_from_slice(&parts[peer]);
                 }
                 None => buf.push(0),
             }
@@ -116,7 +118,10 @@ pub(crate) fn run_exchange(
             }
             total += peer_records;
             if u8::decode(&mut input) == 1 {
-                let (seq, part) = <(u64, Vec<u8>)>::decode(&mut input);
+                let (seq, len) = <(u64, usize)>::decode(&mut input);
+                let (part, rest) = input.split_at(len);
+                input = rest;
+                let part = part.to_vec();
                 mux.receive(peer, seq, part, ranks);
                 sections = true;
             }
@@ -255,10 +260,7 @@ impl Comm for TableComm<'_> {
         let mut st = lock(&self.mux.state);
         loop {
             if let Some(lost) = st.failure {
-                return Err(match lost {
-                    Some(rank) => EngineError::PeerLost { rank },
-                    None => EngineError::Config("the parameter-table exchange stopped".into()),
-                });
+                return Err(super::failure_error(lost));
             }
             if st
                 .incoming

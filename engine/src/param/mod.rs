@@ -190,6 +190,15 @@ impl TableClient {
     }
 }
 
+/// The error a worker or a [`TableComm`] call gets once the exchange has stopped: the
+/// lost rank when one went away.
+pub(crate) fn failure_error(lost: Option<Rank>) -> EngineError {
+    match lost {
+        Some(rank) => EngineError::PeerLost { rank },
+        None => EngineError::Config("the parameter-table exchange stopped".into()),
+    }
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

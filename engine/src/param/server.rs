@@ -46,6 +46,8 @@ pub(crate) struct Server {
     waiting: Vec<(usize, Key, u64)>,
     /// Rows of eager tables changed since the stamp last advanced.
     dirty: HashSet<Key>,
+    /// Workers that have read a row of an eager table here.
+    eager_readers: Vec<bool>,
     pub counters: ServerCounters,
 }
 
@@ -60,6 +62,7 @@ impl Server {
             held: BTreeMap::new(),
             waiting: Vec::new(),
             dirty: HashSet::new(),
+            eager_readers: vec![false; ranks],
             counters: ServerCounters::default(),
         }
     }
@@ -131,7 +134,6 @@ impl Server {
             }
         }
         if self.specs.iter().any(|s| s.eager) {
-            let mut readers_anywhere = vec![false; self.ranks];
             for key in std::mem::take(&mut self.dirty) {
                 let row = &self.rows[&key];
                 for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
@@ -139,12 +141,7 @@ impl Server {
                     send(worker, self.reply(key, &row.values));
                 }
             }
-            for row in self.rows.values() {
-                for (w, &r) in row.readers.iter().enumerate() {
-                    readers_anywhere[w] |= r;
-                }
-            }
-            for (worker, _) in readers_anywhere.iter().enumerate().filter(|(_, r)| **r) {
+            for (worker, _) in self.eager_readers.iter().enumerate().filter(|(_, r)| **r) {
                 send(worker, Record::Stamp { stamp });
             }
         }
@@ -169,6 +166,9 @@ impl Server {
             row.readers[worker] = true;
         }
         let values = row.values.clone();
+        if eager {
+            self.eager_readers[worker] = true;
+        }
         send(worker, self.reply(key, &values));
     }
 

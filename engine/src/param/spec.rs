@@ -174,24 +174,12 @@ impl TableSpec {
         match (self.init, self.shape) {
             (Init::Uniform { scale, seed }, RowShape::Dense(width)) => Row::Dense(
                 (0..width as u64)
-                    .map(|c| (2.0 * unit_hash(row, c, seed) - 1.0) as f32 * scale)
+                    .map(|c| (2.0 * crate::hash::unit(row, c, seed) - 1.0) as f32 * scale)
                     .collect(),
             ),
             _ => Row::zeros(self.shape),
         }
     }
-}
-
-/// A value uniform in `[0, 1)` from `(a, b, seed)` (splitmix64 finalizer).
-pub(crate) fn unit_hash(a: u64, b: u64, seed: u64) -> f64 {
-    let mut h = a
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
-        ^ seed;
-    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    h ^= h >> 31;
-    (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// The rank whose server holds `row` of `table`.
