@@ -31,6 +31,7 @@ use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
 use crate::pagerank_delta;
 use crate::run::{Collected, run_on_ranks};
+use crate::lda::command::LdaArgs;
 use crate::sgd::command::SgdArgs;
 use crate::sssp::{self, SsspConfig};
 use crate::triangles::{self, TrianglesConfig};
@@ -120,6 +121,10 @@ pub enum Command {
     /// logistic regression (libsvm), with BSP, stale-synchronous or async tables and an
     /// optional straggler; objective per clock on stderr, optional plot.
     Sgd(SgdArgs),
+    /// Topic modelling: LDA by collapsed Gibbs sampling on the document-word graph (UCI
+    /// docword, LDA-C or text corpora); log-likelihood per sweep, top words per topic, the
+    /// model and document-topic proportions; `--infer MODEL` for new documents.
+    Lda(LdaArgs),
     /// Generate a synthetic low-rank ratings set (`user item rating` lines) for `als`.
     GenerateRatings(RatingsArgs),
     /// Generate a synthetic graph as a SNAP edge list.
@@ -485,6 +490,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "sssp", &input, &out)
         }
         Command::Als { common, config } => als(common, config, progress),
+        Command::Lda(args) => {
+            crate::lda::command::execute(args, backend_for(args.ranks)?, progress)
+        }
         Command::Sgd(args) => {
             crate::sgd::command::execute(args, backend_for(args.ranks)?, progress)
         }

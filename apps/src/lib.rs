@@ -11,7 +11,10 @@
 //!   filtering on the bipartite user-item ratings graph;
 //! - [`kcore`]: k-core decomposition (coreness) by the h-index iteration;
 //! - [`labelprop`]: community detection by synchronous label propagation;
-//! - [`triangles`]: triangles through each vertex, GraphLab's two-superstep count.
+//! - [`triangles`]: triangles through each vertex, GraphLab's two-superstep count;
+//! - [`lda`]: topic modelling by collapsed Gibbs sampling on the document-word graph;
+//! - [`sgd`]: data-parallel SGD (matrix factorisation, logistic regression) on the
+//!   parameter table.
 //!
 //! [`run`] holds the pipeline every app shares (read on every rank, build the graph, run,
 //! gather to rank 0); [`cli`] is the `gasket` command; [`output`] writes result files
@@ -24,6 +27,7 @@ pub mod components;
 mod error;
 pub mod kcore;
 pub mod labelprop;
+pub mod lda;
 pub mod output;
 pub mod pagerank;
 pub mod pagerank_delta;

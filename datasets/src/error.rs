@@ -57,6 +57,21 @@ pub enum DatasetError {
         /// The file.
         path: PathBuf,
     },
+    /// A corpus is well formed but has no token at all.
+    #[error("{} contains no tokens", path.display())]
+    EmptyCorpus {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file as a whole disagrees with itself or with a companion file (a header's
+    /// count against the body, a vocabulary's length against the corpus).
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A collective failed (usually: another rank stopped first), or a configuration value
     /// is out of range.
     #[error(transparent)]

@@ -42,6 +42,10 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+mod lda_corpus;
+
+pub use lda_corpus::{LdaCorpusConfig, SyntheticCorpus, lda_corpus};
+
 use crate::format::UnknownName;
 use crate::{DatasetError, EdgeList};
 

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod bundled;
+mod corpus;
 mod error;
 mod format;
 pub mod generate;
@@ -56,7 +57,11 @@ use std::time::Instant;
 
 use gasket_engine::comm::Comm;
 
+pub use corpus::{
+    Corpus, CorpusFormat, TextOptions, read_corpus, read_corpus_bytes, read_vocab, write_uci,
+};
 pub use error::DatasetError;
+pub use generate::{SyntheticCorpus, lda_corpus};
 pub use format::{Format, UnknownName};
 pub use input::{GraphInput, WithEdges};
 pub use libsvm::{SparseExamples, read_libsvm, read_libsvm_bytes};

@@ -138,7 +138,10 @@ pub trait VertexProgram: Sync {
         EdgeDir::None
     }
 
-    /// Visits one edge after apply: may update it and signal the neighbour.
+    /// Visits one edge after apply: may update it and signal the neighbour. A vertex's
+    /// out-edges are visited consecutively in out-edge order on one task, then (in a
+    /// separate pass) its in-edges, so state may be carried across one vertex's calls in
+    /// [`Context::scratch`].
     fn scatter(
         &self,
         _v: &VertexRef<'_, Self::Vertex>,
@@ -315,6 +318,8 @@ pub struct Context<'a, M> {
     pub(crate) message: Option<M>,
     pub(crate) stop: bool,
     pub(crate) tables: Option<&'a crate::param::TableClient>,
+    /// The task's scratch value ([`Context::scratch`]), created on first use.
+    pub(crate) scratch: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl<M> fmt::Debug for Context<'_, M> {
@@ -372,7 +377,26 @@ impl<'a, M> Context<'a, M> {
             message: None,
             stop: false,
             tables: f.tables,
+            scratch: None,
         }
+    }
+
+    /// A value private to this worker task, created with `T::default()` on first use and
+    /// kept for the rest of the task (a task runs one phase over a chunk of vertices, so
+    /// the value lives at most one superstep). It lets a program carry working state across
+    /// calls without allocating per call: the scatter calls of one vertex over its
+    /// out-edges (and, separately, over its in-edges) run consecutively, in edge order, on
+    /// one task, so a program may keep per-vertex state here, keyed by the vertex id (LDA
+    /// keeps a document's running topic counts while it resamples the document's edges).
+    /// Asking for a different type replaces the value.
+    pub fn scratch<T: Default + Send + 'static>(&mut self) -> &mut T {
+        if !self.scratch.as_ref().is_some_and(|s| s.is::<T>()) {
+            self.scratch = Some(Box::new(T::default()));
+        }
+        self.scratch
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<T>())
+            .expect("the scratch holds a T: it was just checked or created")
     }
 
     /// The parameter tables of the session the engine runs in
@@ -430,5 +454,10 @@ impl<'a, M> Context<'a, M> {
     /// superstep 0).
     pub fn aggregated(&self, slot: usize) -> f64 {
         self.aggregates[slot]
+    }
+    /// Every aggregator's global value from the previous superstep (borrowed from the
+    /// engine, not from this context, so it may be held across other calls).
+    pub fn aggregates(&self) -> &'a [f64] {
+        self.aggregates
     }
 }

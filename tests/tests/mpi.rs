@@ -365,3 +365,35 @@ fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
         );
     }
 }
+
+/// LDA under MPI writes the same model as the same number of thread ranks (draws depend
+/// only on the seed, the document and the superstep, and the layout is the same).
+#[test]
+fn lda_on_mpi_ranks_equals_thread_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = gasket_tests::shared_dataset("reuters.ldac");
+    for np in [2, 4] {
+        let mpi_dir = dir.path().join(format!("mpi{np}"));
+        let thr_dir = dir.path().join(format!("thr{np}"));
+        let common = ["lda", "-i", corpus.to_str().unwrap(), "-k", "6", "--iterations", "4"];
+        let mut a: Vec<&str> = common.to_vec();
+        a.extend(["-o", mpi_dir.to_str().unwrap()]);
+        run_ok(np, &a);
+        let ranks = np.to_string();
+        let mut b: Vec<&str> = common.to_vec();
+        b.extend(["--ranks", &ranks, "-o", thr_dir.to_str().unwrap()]);
+        let out = gasket_tests::gasket(&b);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for file in ["model.txt", "doc_topics.tsv"] {
+            assert_eq!(
+                std::fs::read_to_string(mpi_dir.join(file)).unwrap(),
+                std::fs::read_to_string(thr_dir.join(file)).unwrap(),
+                "np {np}: {file}"
+            );
+        }
+    }
+}

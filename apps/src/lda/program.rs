@@ -1,0 +1,319 @@
+//! The LDA vertex program. Supersteps alternate:
+//!
+//! - **word supersteps** (even): every word gathers the topics on its edges and stores
+//!   its dense counts (and, for the fast sampler, its proposal's alias table); the words
+//!   sum the global topic totals `n_k` and their likelihood terms through aggregators;
+//!   each word signals its documents;
+//! - **document supersteps** (odd): every document gathers its sparse counts, sums its
+//!   likelihood term and its own copy of the totals (checked against the words' copy),
+//!   then resamples its tokens in scatter, edge by edge, against the word counts and
+//!   totals of the word superstep just before it, and signals its words.
+//!
+//! So one Gibbs sweep is a document superstep plus a word superstep, and each sweep sees
+//! one consistent snapshot of `n_wk` and `n_k`, exact as of the previous sweep. This is
+//! the approximate distributed Gibbs sampler of Newman et al. (AD-LDA, JMLR 2009) taken to
+//! one document per processor, as in GraphLab's and Yahoo!LDA's samplers: within a
+//! document the counts are exact, across documents a sweep's changes to shared words are
+//! seen at the next sweep. Newman et al. found its perplexity indistinguishable from the
+//! sequential sampler's; the tests compare against a sequential sampler too. Because
+//! every draw depends only on the snapshot, the document's own state and a random stream
+//! of `(seed, document, superstep)`, results do not depend on the number of threads.
+//!
+//! Counts are recomputed from the assignments by every vertex that runs, so they equal
+//! the sums over assignments by construction; the two copies of the totals (summed over
+//! words and over documents) and the token count are compared after every document
+//! superstep, and a mismatch stops the run with an error.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use gasket_engine::prelude::*;
+
+use super::alias::Alias;
+use super::counts::{TopicList, Tokens, Topics, WordTopics, sparse_counts};
+use super::loglik::Likelihood;
+use super::sampler::{DocSampler, Priors};
+use super::{IterationPoint, LdaReport, Sampler, WORD_BASE};
+
+/// Aggregator slots after the `2K` totals (words' copy, then documents' copy).
+const WORD_TERM: usize = 0;
+const DOC_TERM: usize = 1;
+const SAMPLED: usize = 2;
+const PROPOSED: usize = 3;
+const ACCEPTED: usize = 4;
+const EXTRA_SLOTS: usize = 5;
+
+/// What after_superstep accumulates.
+pub(crate) struct Tracker {
+    pub report: LdaReport,
+    /// The words' totals and term of the last word superstep.
+    word_totals: Vec<f64>,
+    word_term: f64,
+    /// When the last word superstep ended, and the one before it.
+    word_done: Instant,
+    previous_word_done: Instant,
+    start: Instant,
+    pub error: Option<String>,
+}
+
+pub(crate) struct Lda {
+    pub priors: Priors,
+    pub sampler: Sampler,
+    pub seed: u64,
+    pub sweeps: usize,
+    pub num_tokens: u64,
+    pub likelihood: Likelihood,
+    pub superstep: AtomicUsize,
+    pub tracker: Mutex<Tracker>,
+    pub log: bool,
+}
+
+fn is_word(v: VertexId) -> bool {
+    v >= WORD_BASE
+}
+
+impl Lda {
+    pub(crate) fn new(
+        priors: Priors,
+        sampler: Sampler,
+        seed: u64,
+        sweeps: usize,
+        report: LdaReport,
+        log: bool,
+    ) -> Self {
+        let now = Instant::now();
+        Lda {
+            likelihood: Likelihood::new(priors.k, report.words, priors.alpha, priors.beta),
+            num_tokens: report.tokens,
+            priors,
+            sampler,
+            seed,
+            sweeps,
+            superstep: AtomicUsize::new(0),
+            tracker: Mutex::new(Tracker {
+                report,
+                word_totals: Vec::new(),
+                word_term: 0.0,
+                word_done: now,
+                previous_word_done: now,
+                start: now,
+                error: None,
+            }),
+            log,
+        }
+    }
+
+    fn slot(&self, extra: usize) -> usize {
+        2 * self.priors.k + extra
+    }
+
+    /// Whether document supersteps still resample (the last one only measures).
+    fn sampling(&self, superstep: usize) -> bool {
+        superstep < 2 * self.sweeps
+    }
+
+    fn word_superstep(&self, info: &SuperstepInfo<'_>, t: &mut Tracker) {
+        let k = self.priors.k;
+        t.word_totals = info.aggregates[..k].to_vec();
+        t.word_term = info.aggregates[self.slot(WORD_TERM)];
+        t.previous_word_done = t.word_done;
+        t.word_done = Instant::now();
+    }
+
+    fn doc_superstep(&self, info: &SuperstepInfo<'_>, t: &mut Tracker) {
+        let k = self.priors.k;
+        let sweep = info.iteration / 2;
+        let doc_totals = &info.aggregates[k..2 * k];
+        let sum: f64 = t.word_totals.iter().sum();
+        if doc_totals != &t.word_totals[..] || sum != self.num_tokens as f64 {
+            t.error = Some(format!(
+                "internal error: topic counts diverged after sweep {sweep} (the words count \
+                 {sum} tokens, the corpus has {}, and the documents' totals {} the words')",
+                self.num_tokens,
+                if doc_totals == &t.word_totals[..] { "equal" } else { "differ from" }
+            ));
+            return;
+        }
+        let loglik = t.word_term
+            + info.aggregates[self.slot(DOC_TERM)]
+            + self.likelihood.topic_term(t.word_totals.iter().copied());
+        // Sweep `sweep` was sampled by the document superstep between the last two word
+        // supersteps.
+        let tokens_per_second = if sweep == 0 {
+            0.0
+        } else {
+            self.num_tokens as f64 / (t.word_done - t.previous_word_done).as_secs_f64()
+        };
+        let point = IterationPoint {
+            iteration: sweep,
+            loglik,
+            loglik_per_token: loglik / self.num_tokens as f64,
+            seconds: (t.word_done - t.start).as_secs_f64(),
+            tokens_per_second,
+        };
+        if self.log {
+            tracing::info!(
+                "lda iteration {sweep}/{}: log-likelihood {:.6e} ({:.4}/token), {:.3e} tokens/s",
+                self.sweeps,
+                point.loglik,
+                point.loglik_per_token,
+                point.tokens_per_second
+            );
+        }
+        t.report.iterations.push(point);
+        if self.sampling(info.iteration) {
+            let sampled = info.aggregates[self.slot(SAMPLED)];
+            if sampled != self.num_tokens as f64 {
+                t.error = Some(format!(
+                    "internal error: sweep {} resampled {sampled} tokens of {}",
+                    sweep + 1,
+                    self.num_tokens
+                ));
+            }
+            t.report.proposed += info.aggregates[self.slot(PROPOSED)] as u64;
+            t.report.accepted += info.aggregates[self.slot(ACCEPTED)] as u64;
+        }
+    }
+}
+
+impl VertexProgram for Lda {
+    type Vertex = Topics;
+    type Edge = Tokens;
+    type Gather = TopicList;
+    type Message = ();
+
+    fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, ()>) -> Topics {
+        if is_word(v.id()) {
+            ctx.signal(v.handle());
+            Topics::Word(WordTopics::default())
+        } else {
+            Topics::Doc(Vec::new())
+        }
+    }
+
+    fn gather_edges(&self, v: &VertexRef<'_, Topics>) -> EdgeDir {
+        if is_word(v.id()) {
+            EdgeDir::In
+        } else {
+            EdgeDir::Out
+        }
+    }
+
+    fn gather(&self, _v: &VertexRef<'_, Topics>, edge: &Tokens, _other: &Topics) -> TopicList {
+        edge.0.clone()
+    }
+
+    fn combine(&self, acc: &mut TopicList, mut x: TopicList) {
+        if x.len() > acc.len() {
+            std::mem::swap(acc, &mut x);
+        }
+        acc.extend_from_slice(&x);
+    }
+
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, Topics>,
+        total: Option<TopicList>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        let mut topics = total.unwrap_or_default();
+        let k = self.priors.k;
+        if is_word(v.id()) {
+            let mut counts = vec![0u32; k];
+            for &t in &topics {
+                counts[t as usize] += 1;
+            }
+            for (t, &c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                ctx.aggregate(t, c as f64);
+            }
+            let term = self.likelihood.word_term(counts.iter().copied());
+            ctx.aggregate(self.slot(WORD_TERM), term);
+            let mut proposal = Alias::default();
+            if self.sampler == Sampler::Fast {
+                proposal.build(
+                    counts
+                        .iter()
+                        .enumerate()
+                        .map(|(t, &c)| (t as u32, c as f64)),
+                );
+            }
+            *v.data_mut() = Topics::Word(WordTopics {
+                counts,
+                total: topics.len() as u32,
+                proposal,
+            });
+        } else {
+            let pairs = sparse_counts(&mut topics);
+            for &(t, c) in &pairs {
+                ctx.aggregate(k + t as usize, c as f64);
+            }
+            let term = self
+                .likelihood
+                .doc_term(pairs.iter().map(|&(_, c)| c), topics.len() as u64);
+            ctx.aggregate(self.slot(DOC_TERM), term);
+            *v.data_mut() = Topics::Doc(pairs);
+        }
+    }
+
+    fn scatter_edges(&self, v: &VertexRef<'_, Topics>) -> EdgeDir {
+        let s = self.superstep.load(Ordering::Relaxed);
+        if is_word(v.id()) {
+            // The last word superstep still wakes the documents to measure.
+            if s <= 2 * self.sweeps {
+                EdgeDir::In
+            } else {
+                EdgeDir::None
+            }
+        } else if self.sampling(s) {
+            EdgeDir::Out
+        } else {
+            EdgeDir::None
+        }
+    }
+
+    fn scatter(
+        &self,
+        v: &VertexRef<'_, Topics>,
+        edge: &mut Tokens,
+        other: &Neighbor<'_, Topics>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        if let (Topics::Doc(counts), Topics::Word(word)) = (v.data(), other.data()) {
+            let stream = (self.seed, ctx.iteration() as u64);
+            let totals = &ctx.aggregates()[..self.priors.k];
+            let sampler = ctx.scratch::<DocSampler>();
+            sampler.enter(v.id(), counts, &self.priors, totals, stream, self.sampler);
+            sampler.sample_edge(&mut edge.0, word, &self.priors, self.sampler);
+            let (proposed, accepted) = (
+                std::mem::take(&mut sampler.proposed),
+                std::mem::take(&mut sampler.accepted),
+            );
+            ctx.aggregate(self.slot(SAMPLED), edge.0.len() as f64);
+            if proposed > 0 {
+                ctx.aggregate(self.slot(PROPOSED), proposed as f64);
+                ctx.aggregate(self.slot(ACCEPTED), accepted as f64);
+            }
+        }
+        ctx.signal(other.handle());
+    }
+
+    fn aggregators(&self) -> Vec<ReduceOp> {
+        vec![ReduceOp::Sum; self.slot(EXTRA_SLOTS)]
+    }
+
+    fn after_superstep(&self, info: &SuperstepInfo<'_>) -> Control {
+        let mut t = self.tracker.lock().unwrap_or_else(|e| e.into_inner());
+        if info.iteration % 2 == 0 {
+            self.word_superstep(info, &mut t);
+        } else {
+            self.doc_superstep(info, &mut t);
+        }
+        self.superstep.store(info.iteration + 1, Ordering::Relaxed);
+        if t.error.is_some() || info.iteration >= 2 * self.sweeps + 1 {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}

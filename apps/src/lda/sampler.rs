@@ -1,0 +1,276 @@
+//! Resampling one document's tokens, edge by edge, inside the document's scatter.
+//!
+//! A [`DocSampler`] lives in the worker task's scratch ([`Context::scratch`]) and follows
+//! the document whose edges the task is visiting: on the first edge of a document it
+//! loads the document's counts and seeds the document's random stream from
+//! `(seed, document, superstep)`, so draws do not depend on threads or ranks. Within the
+//! document the counts are exact: the document's own counts, and its own changes to the
+//! word and total counts, are applied token by token. Word counts and topic totals are
+//! the snapshot the last word superstep made (see the `program` module).
+//!
+//! Two samplers:
+//! - **plain**: the collapsed Gibbs conditional
+//!   `p(k) ∝ (n_dk + a) (n_wk + b) / (n_k + V b)` over all `K` topics, by a cumulative sum
+//!   and a binary search (`O(K)` per token). The word factor `(n_wk + b) / (n_k + V b)` is
+//!   tabulated once per edge and patched for the two topics a token change touches, so the
+//!   per-token loop is one multiply-add per topic.
+//! - **fast**: Metropolis-Hastings with LightLDA's cycle of proposals (Yuan et al., WWW
+//!   2015): a word proposal `q_w(k) ∝ n_wk + b` (a mixture of the word's alias table and a
+//!   uniform draw) and a document proposal `q_d(k) ∝ n_dk + a` (the document's alias table
+//!   made when it starts, and a uniform draw), each accepted with probability
+//!   `min(1, p(t) q(s) / (p(s) q(t)))` against the exact conditional. `O(1)` per token
+//!   whatever `K`; the chain's stationary distribution is the same conditional.
+//!
+//! [`Context::scratch`]: gasket_engine::Context::scratch
+
+use gasket_engine::VertexId;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use smallvec::SmallVec;
+
+use super::Sampler;
+use super::alias::{Alias, below};
+use super::counts::WordTopics;
+
+/// What every draw needs to know about the model.
+#[derive(Debug, Clone, Copy)]
+pub struct Priors {
+    /// Topics `K`.
+    pub k: usize,
+    /// Document-topic prior `a`.
+    pub alpha: f64,
+    /// Topic-word prior `b`.
+    pub beta: f64,
+    /// `V b`.
+    pub beta_sum: f64,
+    /// Metropolis-Hastings cycles (word then document proposal) per token.
+    pub mh_steps: usize,
+}
+
+/// A worker task's state while it resamples documents.
+#[derive(Default)]
+pub struct DocSampler {
+    /// The document in progress.
+    doc: Option<VertexId>,
+    rng: Option<SmallRng>,
+    /// Topic totals `n_k` of the snapshot.
+    totals: Vec<f64>,
+    /// The document's running counts `n_dk`.
+    nd: Vec<u32>,
+    /// The document's counts when it started (the document proposal's weights).
+    nd_start: Vec<u32>,
+    /// The document's length.
+    doc_len: u32,
+    /// The document proposal.
+    doc_proposal: Alias,
+    /// The document's changes to the topic totals.
+    dk: Vec<i32>,
+    /// Topics whose entries above may be non-zero (reset when the document ends).
+    touched: Vec<u32>,
+    /// Plain sampler: `1 / (n_k + dk + V b)`.
+    inv_den: Vec<f64>,
+    /// Plain sampler: the current word's `(n_wk + b) / (n_k + V b)`.
+    wterm: Vec<f64>,
+    /// Plain sampler: cumulative weights.
+    cum: Vec<f64>,
+    /// The current edge's changes to its word's counts.
+    dw: SmallVec<[(u32, i32); 8]>,
+    /// Fast sampler: proposals that differed from the current topic, and those accepted.
+    pub proposed: u64,
+    /// See `proposed`.
+    pub accepted: u64,
+}
+
+impl DocSampler {
+    /// Makes `doc` (with `counts`) the document in progress unless it already is.
+    /// `totals` is the snapshot of `n_k`, read only on the task's first document.
+    pub fn enter(
+        &mut self,
+        doc: VertexId,
+        counts: &[(u32, u32)],
+        p: &Priors,
+        totals: &[f64],
+        stream: (u64, u64),
+        sampler: Sampler,
+    ) {
+        if self.doc == Some(doc) {
+            return;
+        }
+        if self.totals.len() != p.k {
+            self.totals = totals.to_vec();
+            self.nd = vec![0; p.k];
+            self.nd_start = vec![0; p.k];
+            self.dk = vec![0; p.k];
+            if sampler == Sampler::Plain {
+                self.inv_den = self.totals.iter().map(|n| 1.0 / (n + p.beta_sum)).collect();
+                self.wterm = vec![0.0; p.k];
+                self.cum = vec![0.0; p.k];
+            }
+        } else {
+            self.leave(p, sampler);
+        }
+        self.doc = Some(doc);
+        self.doc_len = 0;
+        for &(t, c) in counts {
+            self.nd[t as usize] = c;
+            self.nd_start[t as usize] = c;
+            self.doc_len += c;
+            self.touched.push(t);
+        }
+        if sampler == Sampler::Fast {
+            self.doc_proposal
+                .build(counts.iter().map(|&(t, c)| (t, c as f64)));
+        }
+        let (seed, superstep) = stream;
+        self.rng = Some(SmallRng::seed_from_u64(gasket_engine::hash::mix(
+            doc, superstep, seed,
+        )));
+    }
+
+    /// Clears the finished document's entries.
+    fn leave(&mut self, p: &Priors, sampler: Sampler) {
+        debug_assert_eq!(
+            self.nd.iter().map(|&c| c as u64).sum::<u64>(),
+            self.doc_len as u64,
+            "a document's running counts lost tokens"
+        );
+        for t in self.touched.drain(..) {
+            let t = t as usize;
+            self.nd[t] = 0;
+            self.nd_start[t] = 0;
+            self.dk[t] = 0;
+            if sampler == Sampler::Plain {
+                self.inv_den[t] = 1.0 / (self.totals[t] + p.beta_sum);
+            }
+        }
+    }
+
+    /// Resamples the tokens of one edge of the document in progress (`topics`, of the word
+    /// with counts `word`).
+    pub fn sample_edge(
+        &mut self,
+        topics: &mut [u32],
+        word: &WordTopics,
+        p: &Priors,
+        sampler: Sampler,
+    ) {
+        let mut rng = self.rng.take().expect("enter() seeds the stream");
+        self.dw.clear();
+        match sampler {
+            Sampler::Plain => self.plain(topics, word, p, &mut rng),
+            Sampler::Fast => self.fast(topics, word, p, &mut rng),
+        }
+        self.rng = Some(rng);
+    }
+
+    /// The current edge's change to its word's count of topic `t`.
+    #[inline]
+    fn dw(&self, t: u32) -> i32 {
+        self.dw
+            .iter()
+            .find(|&&(u, _)| u == t)
+            .map_or(0, |&(_, d)| d)
+    }
+
+    /// Moves one token of the current edge into (`delta = 1`) or out of (`-1`) topic `t`.
+    #[inline]
+    fn change(&mut self, t: u32, delta: i32, word: &WordTopics, p: &Priors, plain: bool) {
+        let i = t as usize;
+        self.nd[i] = self.nd[i].wrapping_add_signed(delta);
+        self.dk[i] += delta;
+        match self.dw.iter_mut().find(|(u, _)| *u == t) {
+            Some((_, d)) => *d += delta,
+            None => self.dw.push((t, delta)),
+        }
+        if delta > 0 {
+            self.touched.push(t);
+        }
+        if plain {
+            self.inv_den[i] = 1.0 / (self.totals[i] + self.dk[i] as f64 + p.beta_sum);
+            let nw = word.counts[i] as f64 + self.dw(t) as f64;
+            self.wterm[i] = (nw + p.beta) * self.inv_den[i];
+        }
+    }
+
+    fn plain(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
+        for (w, (term, inv)) in word.counts.iter().zip(self.wterm.iter_mut().zip(&self.inv_den)) {
+            *term = (*w as f64 + p.beta) * inv;
+        }
+        for z in topics.iter_mut() {
+            self.change(*z, -1, word, p, true);
+            let mut total = 0.0;
+            for ((c, n), term) in self.cum.iter_mut().zip(&self.nd).zip(&self.wterm) {
+                total += (*n as f64 + p.alpha) * term;
+                *c = total;
+            }
+            let u = rng.random::<f64>() * total;
+            let new = self.cum.partition_point(|&c| c <= u).min(p.k - 1) as u32;
+            self.change(new, 1, word, p, true);
+            *z = new;
+        }
+    }
+
+    /// The unnormalised conditional of topic `t` for the token out of the counts.
+    #[inline]
+    fn conditional(&self, t: u32, word: &WordTopics, p: &Priors) -> f64 {
+        let i = t as usize;
+        let nw = word.counts[i] as f64 + self.dw(t) as f64;
+        (self.nd[i] as f64 + p.alpha) * (nw + p.beta)
+            / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)
+    }
+
+    fn fast(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
+        let k = p.k as u32;
+        let word_mass = word.total as f64;
+        let word_odds = word_mass + p.k as f64 * p.beta;
+        let doc_mass = self.doc_len as f64;
+        let doc_odds = doc_mass + p.k as f64 * p.alpha;
+        for z in topics.iter_mut() {
+            let mut s = *z;
+            self.change(s, -1, word, p, false);
+            let mut p_s = self.conditional(s, word, p);
+            for _ in 0..p.mh_steps {
+                // Word proposal.
+                let t = if !word.proposal.is_empty() && rng.random::<f64>() * word_odds < word_mass
+                {
+                    word.proposal.sample(rng)
+                } else {
+                    below(rng, k)
+                };
+                if t != s {
+                    let p_t = self.conditional(t, word, p);
+                    let q = |u: u32| word.counts[u as usize] as f64 + p.beta;
+                    self.proposed += 1;
+                    if accept(p_t * q(s), p_s * q(t), rng) {
+                        (s, p_s) = (t, p_t);
+                        self.accepted += 1;
+                    }
+                }
+                // Document proposal.
+                let t = if rng.random::<f64>() * doc_odds < doc_mass {
+                    self.doc_proposal.sample(rng)
+                } else {
+                    below(rng, k)
+                };
+                if t != s {
+                    let p_t = self.conditional(t, word, p);
+                    let q = |u: u32| self.nd_start[u as usize] as f64 + p.alpha;
+                    let (q_s, q_t) = (q(s), q(t));
+                    self.proposed += 1;
+                    if accept(p_t * q_s, p_s * q_t, rng) {
+                        (s, p_s) = (t, p_t);
+                        self.accepted += 1;
+                    }
+                }
+            }
+            self.change(s, 1, word, p, false);
+            *z = s;
+        }
+    }
+}
+
+/// Metropolis-Hastings acceptance of a move with ratio `num / den`.
+#[inline]
+fn accept(num: f64, den: f64, rng: &mut SmallRng) -> bool {
+    num >= den || rng.random::<f64>() * den < num
+}
