@@ -1,5 +1,7 @@
 //! Graph inputs for gasket: parallel readers for SNAP edge lists, METIS graphs and Matrix
-//! Market matrices (plain or gzip), a bundled real graph, and synthetic graph generators.
+//! Market matrices (plain or gzip), a bundled real graph, and synthetic graph generators;
+//! also bag-of-words corpora for topic models ([`read_corpus`]: UCI docword, LDA-C, text)
+//! with a synthetic LDA corpus generator ([`lda_corpus`]), and libsvm examples.
 //!
 //! Reading is a collective operation: every rank calls [`read_graph`] with the same file,
 //! and each rank gets a disjoint share of the edges ([`EdgeList`]) — together, exactly the
@@ -61,8 +63,8 @@ pub use corpus::{
     Corpus, CorpusFormat, TextOptions, read_corpus, read_corpus_bytes, read_vocab, write_uci,
 };
 pub use error::DatasetError;
-pub use generate::{SyntheticCorpus, lda_corpus};
 pub use format::{Format, UnknownName};
+pub use generate::{LdaCorpusConfig, SyntheticCorpus, lda_corpus};
 pub use input::{GraphInput, WithEdges};
 pub use libsvm::{SparseExamples, read_libsvm, read_libsvm_bytes};
 

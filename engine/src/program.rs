@@ -22,6 +22,9 @@ use crate::graph::Topology;
 use crate::ids::{LocalId, Rank, VertexId};
 use crate::wire::Wire;
 
+/// Owned vertices per parallel task of the synchronous engine's phases.
+pub const DEFAULT_SCATTER_CHUNK: usize = 1024;
+
 /// Which edges of a vertex a phase visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EdgeDir {
@@ -149,6 +152,16 @@ pub trait VertexProgram: Sync {
         _other: &Neighbor<'_, Self::Vertex>,
         _ctx: &mut Context<'_, Self::Message>,
     ) {
+    }
+
+    /// Owned vertices per task of the out-edge scatter pass (default
+    /// [`DEFAULT_SCATTER_CHUNK`]). A task visits its vertices in local id order on one
+    /// thread with one [`Context`], so a program that carries state across vertices in
+    /// [`Context::scratch`] may ask for fewer, larger tasks (LDA keeps the task's changes to
+    /// word counts there, and larger tasks see more of each other's changes). `owned` is the
+    /// number of vertices this rank owns.
+    fn scatter_chunk(&self, _owned: usize) -> usize {
+        DEFAULT_SCATTER_CHUNK
     }
 
     /// Folds a second message for the same vertex into `acc`; commutative and associative.

@@ -375,7 +375,15 @@ fn lda_on_mpi_ranks_equals_thread_ranks() {
     for np in [2, 4] {
         let mpi_dir = dir.path().join(format!("mpi{np}"));
         let thr_dir = dir.path().join(format!("thr{np}"));
-        let common = ["lda", "-i", corpus.to_str().unwrap(), "-k", "6", "--iterations", "4"];
+        let common = [
+            "lda",
+            "-i",
+            corpus.to_str().unwrap(),
+            "-k",
+            "6",
+            "--iterations",
+            "4",
+        ];
         let mut a: Vec<&str> = common.to_vec();
         a.extend(["-o", mpi_dir.to_str().unwrap()]);
         run_ok(np, &a);

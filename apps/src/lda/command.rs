@@ -170,7 +170,7 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
             corpus.num_words,
             corpus.num_tokens(),
             args.config.topics,
-            args.config.sampler
+            args.config.sampler.resolve(args.config.topics)
         );
     }
     let source = CorpusGraph {
@@ -203,8 +203,13 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
         stdout,
         "# lda on {name}: {} documents, {} words, {} tokens; K = {}, alpha {}, beta {}, {:?} \
          sampler, {ranks} rank(s)",
-        report.docs, report.words, report.tokens, config.topics, config.alpha, config.beta,
-        config.sampler
+        report.docs,
+        report.words,
+        report.tokens,
+        config.topics,
+        config.alpha,
+        config.beta,
+        report.sampler
     )
     .map_err(print)?;
     write_trajectory(&mut stdout, report).map_err(print)?;
@@ -228,7 +233,10 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
         })?;
         let theta = doc_proportions(config, corpus.num_docs(), &out.values);
         write_doc_topics(&dir.join("doc_topics.tsv"), &theta)?;
-        tracing::info!("wrote model.txt, loglik.tsv, topics.txt, doc_topics.tsv to {}", dir.display());
+        tracing::info!(
+            "wrote model.txt, loglik.tsv, topics.txt, doc_topics.tsv to {}",
+            dir.display()
+        );
     }
     if let Some(path) = &args.metrics {
         let doc = serde_json::json!({
@@ -250,7 +258,10 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
 
 /// `iteration loglik loglik/token seconds tokens/s` lines.
 fn write_trajectory(w: &mut dyn Write, report: &LdaReport) -> std::io::Result<()> {
-    writeln!(w, "iteration\tloglik\tloglik_per_token\tseconds\ttokens_per_s")?;
+    writeln!(
+        w,
+        "iteration\tloglik\tloglik_per_token\tseconds\ttokens_per_s"
+    )?;
     for p in &report.iterations {
         writeln!(
             w,
@@ -345,7 +356,9 @@ fn infer(args: &LdaArgs, model_path: &Path) -> Result<()> {
             *doc = mapped;
         }
         if unknown > 0 {
-            tracing::warn!("{name}: {unknown} token(s) of words outside the model's vocabulary were ignored");
+            tracing::warn!(
+                "{name}: {unknown} token(s) of words outside the model's vocabulary were ignored"
+            );
         }
     } else if let Some(w) = corpus
         .docs

@@ -119,6 +119,92 @@ impl Wire for Topics {
     }
 }
 
+/// A vertex's gathered topics: a list while short, per-topic counts (length K) once the
+/// list would be longer than K, so recounting a vertex costs one pass over its tokens and
+/// at most one K-sized allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tally {
+    /// The topics, unordered.
+    List(TopicList),
+    /// Tokens per topic.
+    Dense(Vec<u32>),
+}
+
+impl Tally {
+    /// Folds `other` in; `k` is the number of topics.
+    #[inline]
+    pub fn absorb(&mut self, other: Tally, k: usize) {
+        match (&mut *self, other) {
+            (Tally::Dense(acc), Tally::List(list)) => {
+                for t in list {
+                    acc[t as usize] += 1;
+                }
+            }
+            (Tally::Dense(acc), Tally::Dense(more)) => {
+                for (a, b) in acc.iter_mut().zip(more) {
+                    *a += b;
+                }
+            }
+            (Tally::List(_), Tally::Dense(mut more)) => {
+                if let Tally::List(list) = std::mem::replace(self, Tally::List(TopicList::new())) {
+                    for t in list {
+                        more[t as usize] += 1;
+                    }
+                }
+                *self = Tally::Dense(more);
+            }
+            (Tally::List(acc), Tally::List(list)) => {
+                if acc.len() + list.len() <= k {
+                    acc.extend_from_slice(&list);
+                } else {
+                    let mut dense = vec![0u32; k];
+                    for &t in acc.iter().chain(&list) {
+                        dense[t as usize] += 1;
+                    }
+                    *self = Tally::Dense(dense);
+                }
+            }
+        }
+    }
+
+    /// Dense counts (length `k`) and the total.
+    pub fn into_dense(self, k: usize) -> (Vec<u32>, u32) {
+        match self {
+            Tally::Dense(counts) => {
+                let total = counts.iter().sum();
+                (counts, total)
+            }
+            Tally::List(list) => {
+                let mut counts = vec![0u32; k];
+                for &t in &list {
+                    counts[t as usize] += 1;
+                }
+                (counts, list.len() as u32)
+            }
+        }
+    }
+
+    /// Sparse (topic, count) pairs, ascending, and the total.
+    pub fn into_sparse(self) -> (Vec<(u32, u32)>, u32) {
+        match self {
+            Tally::Dense(counts) => {
+                let pairs: Vec<(u32, u32)> = counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(t, &c)| (t as u32, c))
+                    .collect();
+                let total = counts.iter().sum();
+                (pairs, total)
+            }
+            Tally::List(mut list) => {
+                let total = list.len() as u32;
+                (sparse_counts(&mut list), total)
+            }
+        }
+    }
+}
+
 /// Sparse counts from a list of topics (sorted in place).
 pub fn sparse_counts(topics: &mut [u32]) -> Vec<(u32, u32)> {
     topics.sort_unstable();
@@ -154,6 +240,19 @@ mod tests {
         }
         assert_eq!(word.nonzero(), vec![(0, 1), (2, 4)]);
         assert_eq!(doc.total(), 5);
+        let mut tally = Tally::List([2u32, 0].into_iter().collect());
+        tally.absorb(Tally::List([2u32].into_iter().collect()), 3);
+        assert_eq!(tally, Tally::List([2u32, 0, 2].into_iter().collect()));
+        tally.absorb(Tally::List([1u32].into_iter().collect()), 3);
+        assert_eq!(tally, Tally::Dense(vec![1, 1, 2]));
+        let mut other = Tally::List([0u32].into_iter().collect());
+        other.absorb(tally.clone(), 3);
+        assert_eq!(other, Tally::Dense(vec![2, 1, 2]));
+        assert_eq!(
+            other.clone().into_sparse(),
+            (vec![(0, 2), (1, 1), (2, 2)], 5)
+        );
+        assert_eq!(other.into_dense(3), (vec![2, 1, 2], 5));
         let tokens = Tokens([5u32, 6, 7, 8, 9].into_iter().collect());
         let mut buf = Vec::new();
         tokens.encode(&mut buf);

@@ -90,9 +90,7 @@ impl Likelihood {
     /// The topic term from the global totals `n_k`.
     pub fn topic_term(&self, totals: impl Iterator<Item = f64>) -> f64 {
         self.k as f64 * libm::lgamma(self.beta_sum)
-            - totals
-                .map(|n| libm::lgamma(self.beta_sum + n))
-                .sum::<f64>()
+            - totals.map(|n| libm::lgamma(self.beta_sum + n)).sum::<f64>()
     }
 }
 

@@ -32,7 +32,7 @@ mod program;
 mod sampler;
 pub mod serial;
 
-pub use counts::{TopicList, Tokens, Topics, WordTopics};
+pub use counts::{Tokens, TopicList, Topics, WordTopics};
 pub use loglik::Likelihood;
 
 use gasket_datasets::Corpus;
@@ -62,11 +62,28 @@ pub const MAX_TOPICS: usize = 1 << 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampler {
+    /// `plain` up to [`AUTO_PLAIN_MAX_TOPICS`] topics, `fast` beyond.
+    #[default]
+    Auto,
     /// The exact conditional over all topics (`O(K)` per token).
     Plain,
     /// Metropolis-Hastings with word and document alias proposals (`O(1)` per token).
-    #[default]
     Fast,
+}
+
+/// Up to this many topics `auto` picks the plain sampler: its `O(K)` loop is then cheaper
+/// than the fast sampler's random accesses, and it mixes better per sweep.
+pub const AUTO_PLAIN_MAX_TOPICS: usize = 64;
+
+impl Sampler {
+    /// The sampler that runs for `topics` topics (`Auto` resolved).
+    pub fn resolve(self, topics: usize) -> Sampler {
+        match self {
+            Sampler::Auto if topics <= AUTO_PLAIN_MAX_TOPICS => Sampler::Plain,
+            Sampler::Auto => Sampler::Fast,
+            s => s,
+        }
+    }
 }
 
 /// Settings of a run.
@@ -84,8 +101,9 @@ pub struct LdaConfig {
     /// Topic-word Dirichlet prior.
     #[arg(long, default_value_t = DEFAULT_BETA)]
     pub beta: f64,
-    /// plain (exact conditional, O(K) per token) or fast (Metropolis-Hastings, O(1)).
-    #[arg(long, value_enum, default_value_t = Sampler::Fast)]
+    /// plain (exact conditional, O(K) per token), fast (Metropolis-Hastings, O(1)), or
+    /// auto (plain up to 64 topics, fast beyond).
+    #[arg(long, value_enum, default_value_t = Sampler::Auto)]
     pub sampler: Sampler,
     /// Metropolis-Hastings cycles per token (fast sampler).
     #[arg(long, default_value_t = DEFAULT_MH_STEPS)]
@@ -102,7 +120,7 @@ impl Default for LdaConfig {
             iterations: DEFAULT_ITERATIONS,
             alpha: DEFAULT_ALPHA,
             beta: DEFAULT_BETA,
-            sampler: Sampler::Fast,
+            sampler: Sampler::Auto,
             mh_steps: DEFAULT_MH_STEPS,
             seed: 1,
         }
@@ -128,7 +146,7 @@ impl LdaConfig {
                 return bad(format!("{name} must be a positive number, got {x}"));
             }
         }
-        if self.sampler == Sampler::Fast && self.mh_steps == 0 {
+        if self.mh_steps == 0 {
             return bad("--mh-steps must be at least 1".into());
         }
         Ok(())
@@ -141,6 +159,7 @@ impl LdaConfig {
             beta: self.beta,
             beta_sum: num_words as f64 * self.beta,
             mh_steps: self.mh_steps,
+            num_words,
         }
     }
 }
@@ -172,7 +191,7 @@ pub struct LdaReport {
     pub tokens: u64,
     /// Topics K.
     pub topics: usize,
-    /// The sampler.
+    /// The sampler that ran.
     pub sampler: Sampler,
     /// One point per sweep, starting with the initial state.
     pub iterations: Vec<IterationPoint>,
@@ -257,17 +276,21 @@ pub fn run(
         words: corpus.num_words,
         tokens: corpus.num_tokens(),
         topics: config.topics,
-        sampler: config.sampler,
+        sampler: config.sampler.resolve(config.topics),
         ..LdaReport::default()
     };
-    let program = Lda::new(
+    // One scatter task per thread over this rank's share of the documents: a task sees
+    // its own changes at once, so fewer tasks sample closer to the sequential chain.
+    let docs_here = corpus.num_docs().div_ceil(comm.size());
+    let mut program = Lda::new(
         config.priors(corpus.num_words),
-        config.sampler,
+        config.sampler.resolve(config.topics),
         config.seed,
         config.iterations,
         report,
         progress && comm.rank() == 0,
     );
+    program.scatter_chunk = docs_here.div_ceil(rayon::current_num_threads()).max(1);
     let sync = SyncConfig {
         max_iterations: 2 * config.iterations + 2,
         log_progress: false,

@@ -165,12 +165,19 @@ impl LdaModel {
         };
         let (i, magic) = next("the header")?;
         if magic.trim() != MAGIC {
-            return Err(bad(i, &format!("not a gasket LDA model (expected `{MAGIC}`)")));
+            return Err(bad(
+                i,
+                &format!("not a gasket LDA model (expected `{MAGIC}`)"),
+            ));
         }
         let mut field = |name: &str| -> Result<f64> {
             let (i, text) = next(name)?;
             let mut parts = text.split_whitespace();
-            match (parts.next(), parts.next().map(str::parse::<f64>), parts.next()) {
+            match (
+                parts.next(),
+                parts.next().map(str::parse::<f64>),
+                parts.next(),
+            ) {
                 (Some(n), Some(Ok(x)), None) if n == name && x.is_finite() && x > 0.0 => Ok(x),
                 _ => Err(bad(i, &format!("expected `{name} <positive number>`"))),
             }
@@ -196,7 +203,9 @@ impl LdaModel {
                     _ => {
                         return Err(bad(
                             i,
-                            &format!("`{pair}` is not topic:count with topic < {topics}, count > 0"),
+                            &format!(
+                                "`{pair}` is not topic:count with topic < {topics}, count > 0"
+                            ),
                         ));
                     }
                 }

@@ -9,15 +9,14 @@
 //!   then resamples its tokens in scatter, edge by edge, against the word counts and
 //!   totals of the word superstep just before it, and signals its words.
 //!
-//! So one Gibbs sweep is a document superstep plus a word superstep, and each sweep sees
-//! one consistent snapshot of `n_wk` and `n_k`, exact as of the previous sweep. This is
-//! the approximate distributed Gibbs sampler of Newman et al. (AD-LDA, JMLR 2009) taken to
-//! one document per processor, as in GraphLab's and Yahoo!LDA's samplers: within a
-//! document the counts are exact, across documents a sweep's changes to shared words are
-//! seen at the next sweep. Newman et al. found its perplexity indistinguishable from the
-//! sequential sampler's; the tests compare against a sequential sampler too. Because
-//! every draw depends only on the snapshot, the document's own state and a random stream
-//! of `(seed, document, superstep)`, results do not depend on the number of threads.
+//! So one Gibbs sweep is a document superstep plus a word superstep, and each sweep starts
+//! from one consistent snapshot of `n_wk` and `n_k`, exact as of the previous sweep. The
+//! scatter runs one task per thread over each rank's documents
+//! ([`VertexProgram::scatter_chunk`]), and a task applies its own changes to the counts at
+//! once (see the `sampler` module): the approximate distributed Gibbs sampler of Newman
+//! et al. (AD-LDA, JMLR 2009) with one processor per task. With one rank and one thread it
+//! is the sequential collapsed Gibbs sampler; Newman et al. found AD-LDA's perplexity
+//! indistinguishable from the sequential sampler's, and the tests compare the two.
 //!
 //! Counts are recomputed from the assignments by every vertex that runs, so they equal
 //! the sums over assignments by construction; the two copies of the totals (summed over
@@ -31,7 +30,7 @@ use std::time::Instant;
 use gasket_engine::prelude::*;
 
 use super::alias::Alias;
-use super::counts::{TopicList, Tokens, Topics, WordTopics, sparse_counts};
+use super::counts::{Tally, Tokens, Topics, WordTopics};
 use super::loglik::Likelihood;
 use super::sampler::{DocSampler, Priors};
 use super::{IterationPoint, LdaReport, Sampler, WORD_BASE};
@@ -67,6 +66,8 @@ pub(crate) struct Lda {
     pub superstep: AtomicUsize,
     pub tracker: Mutex<Tracker>,
     pub log: bool,
+    /// Owned vertices per scatter task.
+    pub scatter_chunk: usize,
 }
 
 fn is_word(v: VertexId) -> bool {
@@ -101,6 +102,7 @@ impl Lda {
                 error: None,
             }),
             log,
+            scatter_chunk: gasket_engine::program::DEFAULT_SCATTER_CHUNK,
         }
     }
 
@@ -131,7 +133,11 @@ impl Lda {
                 "internal error: topic counts diverged after sweep {sweep} (the words count \
                  {sum} tokens, the corpus has {}, and the documents' totals {} the words')",
                 self.num_tokens,
-                if doc_totals == &t.word_totals[..] { "equal" } else { "differ from" }
+                if doc_totals == &t.word_totals[..] {
+                    "equal"
+                } else {
+                    "differ from"
+                }
             ));
             return;
         }
@@ -180,7 +186,7 @@ impl Lda {
 impl VertexProgram for Lda {
     type Vertex = Topics;
     type Edge = Tokens;
-    type Gather = TopicList;
+    type Gather = Tally;
     type Message = ();
 
     fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, ()>) -> Topics {
@@ -200,30 +206,24 @@ impl VertexProgram for Lda {
         }
     }
 
-    fn gather(&self, _v: &VertexRef<'_, Topics>, edge: &Tokens, _other: &Topics) -> TopicList {
-        edge.0.clone()
+    fn gather(&self, _v: &VertexRef<'_, Topics>, edge: &Tokens, _other: &Topics) -> Tally {
+        Tally::List(edge.0.clone())
     }
 
-    fn combine(&self, acc: &mut TopicList, mut x: TopicList) {
-        if x.len() > acc.len() {
-            std::mem::swap(acc, &mut x);
-        }
-        acc.extend_from_slice(&x);
+    fn combine(&self, acc: &mut Tally, x: Tally) {
+        acc.absorb(x, self.priors.k);
     }
 
     fn apply(
         &self,
         v: &mut VertexMut<'_, Topics>,
-        total: Option<TopicList>,
+        total: Option<Tally>,
         ctx: &mut Context<'_, ()>,
     ) {
-        let mut topics = total.unwrap_or_default();
+        let tally = total.unwrap_or_else(|| Tally::List(Default::default()));
         let k = self.priors.k;
         if is_word(v.id()) {
-            let mut counts = vec![0u32; k];
-            for &t in &topics {
-                counts[t as usize] += 1;
-            }
+            let (counts, total) = tally.into_dense(k);
             for (t, &c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
                 ctx.aggregate(t, c as f64);
             }
@@ -240,17 +240,17 @@ impl VertexProgram for Lda {
             }
             *v.data_mut() = Topics::Word(WordTopics {
                 counts,
-                total: topics.len() as u32,
+                total,
                 proposal,
             });
         } else {
-            let pairs = sparse_counts(&mut topics);
+            let (pairs, total) = tally.into_sparse();
             for &(t, c) in &pairs {
                 ctx.aggregate(k + t as usize, c as f64);
             }
             let term = self
                 .likelihood
-                .doc_term(pairs.iter().map(|&(_, c)| c), topics.len() as u64);
+                .doc_term(pairs.iter().map(|&(_, c)| c), total as u64);
             ctx.aggregate(self.slot(DOC_TERM), term);
             *v.data_mut() = Topics::Doc(pairs);
         }
@@ -284,7 +284,8 @@ impl VertexProgram for Lda {
             let totals = &ctx.aggregates()[..self.priors.k];
             let sampler = ctx.scratch::<DocSampler>();
             sampler.enter(v.id(), counts, &self.priors, totals, stream, self.sampler);
-            sampler.sample_edge(&mut edge.0, word, &self.priors, self.sampler);
+            let word_index = (other.id() - WORD_BASE) as usize;
+            sampler.sample_edge(&mut edge.0, word_index, word, &self.priors, self.sampler);
             let (proposed, accepted) = (
                 std::mem::take(&mut sampler.proposed),
                 std::mem::take(&mut sampler.accepted),
@@ -296,6 +297,10 @@ impl VertexProgram for Lda {
             }
         }
         ctx.signal(other.handle());
+    }
+
+    fn scatter_chunk(&self, _owned: usize) -> usize {
+        self.scatter_chunk
     }
 
     fn aggregators(&self) -> Vec<ReduceOp> {

@@ -3,10 +3,13 @@
 //! A [`DocSampler`] lives in the worker task's scratch ([`Context::scratch`]) and follows
 //! the document whose edges the task is visiting: on the first edge of a document it
 //! loads the document's counts and seeds the document's random stream from
-//! `(seed, document, superstep)`, so draws do not depend on threads or ranks. Within the
-//! document the counts are exact: the document's own counts, and its own changes to the
-//! word and total counts, are applied token by token. Word counts and topic totals are
-//! the snapshot the last word superstep made (see the `program` module).
+//! `(seed, document, superstep)`. Word counts and topic totals start from the snapshot the
+//! last word superstep made (see the `program` module), and the task applies its own
+//! changes to them token by token (a block of `K` changes per word it touched, up to a
+//! memory budget), so within a task the chain is the sequential collapsed Gibbs sampler;
+//! tasks see each other's changes at the next sweep. A task covers a contiguous range of
+//! a rank's documents, fixed by the rank and thread counts, so a run is reproducible for
+//! given rank and thread counts.
 //!
 //! Two samplers:
 //! - **plain**: the collapsed Gibbs conditional
@@ -45,7 +48,15 @@ pub struct Priors {
     pub beta_sum: f64,
     /// Metropolis-Hastings cycles (word then document proposal) per token.
     pub mh_steps: usize,
+    /// Vocabulary size V.
+    pub num_words: usize,
 }
+
+/// Word-count changes a task keeps (entries of `K` counts): beyond this, further words
+/// see only the snapshot plus their current edge's changes.
+const WORD_DELTA_BUDGET: usize = 1 << 24;
+/// `word_block` entry of a word without a block.
+const NO_BLOCK: u32 = u32::MAX;
 
 /// A worker task's state while it resamples documents.
 #[derive(Default)]
@@ -55,6 +66,8 @@ pub struct DocSampler {
     rng: Option<SmallRng>,
     /// Topic totals `n_k` of the snapshot.
     totals: Vec<f64>,
+    /// This task's changes to the topic totals.
+    dk: Vec<i32>,
     /// The document's running counts `n_dk`.
     nd: Vec<u32>,
     /// The document's counts when it started (the document proposal's weights).
@@ -63,18 +76,24 @@ pub struct DocSampler {
     doc_len: u32,
     /// The document proposal.
     doc_proposal: Alias,
-    /// The document's changes to the topic totals.
-    dk: Vec<i32>,
-    /// Topics whose entries above may be non-zero (reset when the document ends).
+    /// Topics whose `nd` entries may be non-zero (reset when the document ends).
     touched: Vec<u32>,
+    /// Per word (by index) this task has changed: the offset of its block of `K` changes
+    /// in `word_delta`, or `NO_BLOCK`. Block 0 is scratch for words beyond the budget,
+    /// cleared per edge.
+    word_block: Vec<u32>,
+    /// This task's changes to word counts, `K` per block.
+    word_delta: Vec<i32>,
+    /// The current edge's block.
+    block: usize,
+    /// Topics changed in the scratch block by the current edge.
+    scratch_topics: SmallVec<[u32; 8]>,
     /// Plain sampler: `1 / (n_k + dk + V b)`.
     inv_den: Vec<f64>,
     /// Plain sampler: the current word's `(n_wk + b) / (n_k + V b)`.
     wterm: Vec<f64>,
     /// Plain sampler: cumulative weights.
     cum: Vec<f64>,
-    /// The current edge's changes to its word's counts.
-    dw: SmallVec<[(u32, i32); 8]>,
     /// Fast sampler: proposals that differed from the current topic, and those accepted.
     pub proposed: u64,
     /// See `proposed`.
@@ -98,16 +117,18 @@ impl DocSampler {
         }
         if self.totals.len() != p.k {
             self.totals = totals.to_vec();
+            self.dk = vec![0; p.k];
             self.nd = vec![0; p.k];
             self.nd_start = vec![0; p.k];
-            self.dk = vec![0; p.k];
+            self.word_delta = vec![0; p.k];
+            self.word_block = vec![NO_BLOCK; p.num_words];
             if sampler == Sampler::Plain {
                 self.inv_den = self.totals.iter().map(|n| 1.0 / (n + p.beta_sum)).collect();
                 self.wterm = vec![0.0; p.k];
                 self.cum = vec![0.0; p.k];
             }
         } else {
-            self.leave(p, sampler);
+            self.leave();
         }
         self.doc = Some(doc);
         self.doc_len = 0;
@@ -128,73 +149,92 @@ impl DocSampler {
     }
 
     /// Clears the finished document's entries.
-    fn leave(&mut self, p: &Priors, sampler: Sampler) {
+    fn leave(&mut self) {
         debug_assert_eq!(
             self.nd.iter().map(|&c| c as u64).sum::<u64>(),
             self.doc_len as u64,
             "a document's running counts lost tokens"
         );
         for t in self.touched.drain(..) {
-            let t = t as usize;
-            self.nd[t] = 0;
-            self.nd_start[t] = 0;
-            self.dk[t] = 0;
-            if sampler == Sampler::Plain {
-                self.inv_den[t] = 1.0 / (self.totals[t] + p.beta_sum);
-            }
+            self.nd[t as usize] = 0;
+            self.nd_start[t as usize] = 0;
         }
     }
 
+    /// Selects the block of word changes for word index `word`.
+    #[inline]
+    fn select_word(&mut self, word: usize, k: usize) {
+        for t in self.scratch_topics.drain(..) {
+            self.word_delta[t as usize] = 0;
+        }
+        let next = self.word_delta.len();
+        self.block = match self.word_block[word] {
+            NO_BLOCK if next + k <= WORD_DELTA_BUDGET => {
+                self.word_delta.resize(next + k, 0);
+                self.word_block[word] = next as u32;
+                next
+            }
+            NO_BLOCK => 0,
+            b => b as usize,
+        };
+    }
+
     /// Resamples the tokens of one edge of the document in progress (`topics`, of the word
-    /// with counts `word`).
+    /// with index `word_index` and counts `word`).
+    #[inline]
     pub fn sample_edge(
         &mut self,
         topics: &mut [u32],
+        word_index: usize,
         word: &WordTopics,
         p: &Priors,
         sampler: Sampler,
     ) {
         let mut rng = self.rng.take().expect("enter() seeds the stream");
-        self.dw.clear();
-        match sampler {
-            Sampler::Plain => self.plain(topics, word, p, &mut rng),
-            Sampler::Fast => self.fast(topics, word, p, &mut rng),
+        self.select_word(word_index, p.k);
+        if sampler == Sampler::Fast {
+            self.fast(topics, word, p, &mut rng);
+        } else {
+            self.plain(topics, word, p, &mut rng);
         }
         self.rng = Some(rng);
     }
 
-    /// The current edge's change to its word's count of topic `t`.
-    #[inline]
-    fn dw(&self, t: u32) -> i32 {
-        self.dw
-            .iter()
-            .find(|&&(u, _)| u == t)
-            .map_or(0, |&(_, d)| d)
+    /// The current word's count of topic `t` with this task's changes.
+    #[inline(always)]
+    fn nw(&self, t: u32, word: &WordTopics) -> f64 {
+        let i = t as usize;
+        (word.counts[i] as i64 + self.word_delta[self.block + i] as i64) as f64
     }
 
     /// Moves one token of the current edge into (`delta = 1`) or out of (`-1`) topic `t`.
-    #[inline]
+    #[inline(always)]
     fn change(&mut self, t: u32, delta: i32, word: &WordTopics, p: &Priors, plain: bool) {
         let i = t as usize;
         self.nd[i] = self.nd[i].wrapping_add_signed(delta);
         self.dk[i] += delta;
-        match self.dw.iter_mut().find(|(u, _)| *u == t) {
-            Some((_, d)) => *d += delta,
-            None => self.dw.push((t, delta)),
+        self.word_delta[self.block + i] += delta;
+        if self.block == 0 {
+            self.scratch_topics.push(t);
         }
         if delta > 0 {
             self.touched.push(t);
         }
         if plain {
             self.inv_den[i] = 1.0 / (self.totals[i] + self.dk[i] as f64 + p.beta_sum);
-            let nw = word.counts[i] as f64 + self.dw(t) as f64;
-            self.wterm[i] = (nw + p.beta) * self.inv_den[i];
+            self.wterm[i] = (self.nw(t, word) + p.beta) * self.inv_den[i];
         }
     }
 
     fn plain(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
-        for (w, (term, inv)) in word.counts.iter().zip(self.wterm.iter_mut().zip(&self.inv_den)) {
-            *term = (*w as f64 + p.beta) * inv;
+        let delta = &self.word_delta[self.block..self.block + p.k];
+        for ((w, d), (term, inv)) in word
+            .counts
+            .iter()
+            .zip(delta)
+            .zip(self.wterm.iter_mut().zip(&self.inv_den))
+        {
+            *term = ((*w as i64 + *d as i64) as f64 + p.beta) * inv;
         }
         for z in topics.iter_mut() {
             self.change(*z, -1, word, p, true);
@@ -204,21 +244,19 @@ impl DocSampler {
                 *c = total;
             }
             let u = rng.random::<f64>() * total;
-            let new = self.cum.partition_point(|&c| c <= u).min(p.k - 1) as u32;
+            let new = search(&self.cum, u) as u32;
             self.change(new, 1, word, p, true);
             *z = new;
         }
     }
 
     /// The unnormalised conditional of topic `t` for the token out of the counts.
-    #[inline]
+    #[inline(always)]
     fn conditional(&self, t: u32, word: &WordTopics, p: &Priors) -> f64 {
         let i = t as usize;
-        let nw = word.counts[i] as f64 + self.dw(t) as f64;
-        (self.nd[i] as f64 + p.alpha) * (nw + p.beta)
+        (self.nd[i] as f64 + p.alpha) * (self.nw(t, word) + p.beta)
             / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)
     }
-
     fn fast(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
         let k = p.k as u32;
         let word_mass = word.total as f64;
@@ -267,6 +305,19 @@ impl DocSampler {
             *z = s;
         }
     }
+}
+
+/// The first index whose cumulative weight exceeds `u` (the last if rounding leaves none):
+/// a linear scan for short arrays, where it beats bisection's dependent loads, else
+/// bisection.
+#[inline(always)]
+fn search(cum: &[f64], u: f64) -> usize {
+    let found = if cum.len() <= 32 {
+        cum.iter().position(|&c| c > u).unwrap_or(cum.len())
+    } else {
+        cum.partition_point(|&c| c <= u)
+    };
+    found.min(cum.len() - 1)
 }
 
 /// Metropolis-Hastings acceptance of a move with ratio `num / den`.

@@ -146,18 +146,14 @@ pub fn infer(model: &LdaModel, corpus: &Corpus, iterations: usize, seed: u64) ->
                     }
                     nd[*z] -= 1;
                     let weights = (0..k).map(|t| {
-                        (nd[t] as f64 + model.alpha)
-                            * (dense[t] as f64 + model.beta)
-                            * inv_den[t]
+                        (nd[t] as f64 + model.alpha) * (dense[t] as f64 + model.beta) * inv_den[t]
                     });
                     *z = draw(&mut cum, weights, &mut rng);
                     nd[*z] += 1;
                 }
             }
             let den = tokens.len() as f64 + k as f64 * model.alpha;
-            nd.iter()
-                .map(|&c| (c as f64 + model.alpha) / den)
-                .collect()
+            nd.iter().map(|&c| (c as f64 + model.alpha) / den).collect()
         })
         .collect()
 }

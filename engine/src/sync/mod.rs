@@ -42,7 +42,7 @@ use crate::program::{
 use crate::wire::Wire;
 
 /// Vertices per parallel task.
-pub(crate) const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = crate::program::DEFAULT_SCATTER_CHUNK;
 
 /// Default iteration limit of [`SyncConfig`].
 pub const DEFAULT_MAX_ITERATIONS: usize = 10_000;
@@ -763,7 +763,9 @@ fn scatter_phase<'f, P: VertexProgram>(
     track_cut_edges: bool,
 ) -> Vec<ChunkOut<P::Message>> {
     let n_owned = topo.num_owned();
-    let n_chunks = n_owned.div_ceil(CHUNK);
+    let chunk = program.scatter_chunk(n_owned).max(1);
+    let n_chunks = n_owned.div_ceil(chunk);
+    let range = |c: usize| c * chunk..((c + 1) * chunk).min(n_owned);
     let out_offsets = &topo.out_csr.offsets;
     let zst = std::mem::size_of::<P::Edge>() == 0;
 
@@ -773,7 +775,7 @@ fn scatter_phase<'f, P: VertexProgram>(
         let num_out = if zst { 0 } else { topo.out_csr.num_entries() };
         let mut rest: &mut [P::Edge] = &mut edge_data[..num_out];
         for c in 0..n_chunks {
-            let r = chunk_range(c, n_owned);
+            let r = range(c);
             let len = if zst {
                 0
             } else {
@@ -788,7 +790,7 @@ fn scatter_phase<'f, P: VertexProgram>(
         .into_par_iter()
         .enumerate()
         .map(|(c, slice)| {
-            let r = chunk_range(c, n_owned);
+            let r = range(c);
             let base = out_offsets[r.start];
             let mut ctx = Context::new(facts);
             let mut dirty = Vec::new();
