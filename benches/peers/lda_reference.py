@@ -24,7 +24,7 @@ def read_uci(path):
         d = int(f.readline())
         w = int(f.readline())
         nnz = int(f.readline())
-        data = np.loadtxt(f, dtype=np.int64, ndmin=2)
+        data = np.array(f.read().split(), dtype=np.int64).reshape(-1, 3)
     if data.shape[0] != nnz:
         sys.exit(f"{path}: header says {nnz} entries, body has {data.shape[0]}")
     return sp.csr_matrix((data[:, 2], (data[:, 0] - 1, data[:, 1] - 1)), shape=(d, w), dtype=np.int64)

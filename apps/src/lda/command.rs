@@ -83,6 +83,10 @@ pub struct LdaArgs {
     /// Write the report (trajectory, acceptance, graph) as JSON.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// Write the corpus (read or drawn) in UCI format to this file (`.gz` compresses) and
+    /// stop: converts text or LDA-C corpora, or saves a synthetic one for other tools.
+    #[arg(long)]
+    pub write_corpus: Option<PathBuf>,
     /// Infer the topics of the input's documents under this saved model (word ids or
     /// words in its vocabulary); writes doc_topics.tsv to --output or prints it.
     #[arg(long, conflicts_with = "synthetic")]
@@ -160,6 +164,17 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
         return infer(args, model);
     }
     let (corpus, name) = load(args)?;
+    if let Some(path) = &args.write_corpus {
+        gasket_datasets::write_uci(&corpus, path)?;
+        println!(
+            "# wrote {name} to {}: {} documents, {} words, {} tokens",
+            path.display(),
+            corpus.num_docs(),
+            corpus.num_words,
+            corpus.num_tokens()
+        );
+        return Ok(());
+    }
     if let Some(dir) = &args.output {
         output_dir(dir)?;
     }

@@ -205,7 +205,7 @@ pub struct LdaReport {
 /// uniform from a hash, so every rank count starts from the same state.
 pub fn initial_topic(seed: u64, doc: u64, word: u64, j: u64, topics: usize) -> u32 {
     let h = gasket_engine::hash::mix(gasket_engine::hash::mix(doc, word, seed), j, seed);
-    ((h >> 32) * topics as u64 >> 32) as u32
+    (((h >> 32) * topics as u64) >> 32) as u32
 }
 
 /// A corpus as the document-word graph, each rank taking documents `d` with

@@ -315,7 +315,7 @@ impl VertexProgram for Lda {
             self.doc_superstep(info, &mut t);
         }
         self.superstep.store(info.iteration + 1, Ordering::Relaxed);
-        if t.error.is_some() || info.iteration >= 2 * self.sweeps + 1 {
+        if t.error.is_some() || info.iteration > 2 * self.sweeps {
             Control::Stop
         } else {
             Control::Continue

@@ -3,10 +3,10 @@
 //! document has `theta_d ~ Dirichlet(alpha)` and a length uniform in `[L - L/2, L + L/2]`
 //! (mean `L`); each token draws a topic from `theta_d`, then a word from that topic.
 //!
-//! Determinism: topic `k` and document `d` each draw from their own ChaCha8 stream, seeded
-//! by hashing `(seed, k)` or `(seed, d)` with distinct domain tags, so the corpus depends
-//! only on the configuration — not on the number of threads or the order in which rayon
-//! runs the documents.
+//! Determinism: document `d` and topic `k` each draw from their own ChaCha8 stream, seeded
+//! by hashing `(seed, d)` or `(seed, 2^64 - 1 - k)` (disjoint for any feasible D and K),
+//! so the corpus depends only on the configuration — not on the number of threads or the
+//! order in which rayon runs the documents.
 //!
 //! Speed and memory: words are drawn from per-topic alias tables (`O(1)` a token); the
 //! `K x V` distributions and their tables take about `20 K V` bytes (400 MB at
@@ -23,7 +23,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::weighted::WeightedAliasIndex;
-use rand_distr::{Distribution, Gamma};
+use rand_distr::{Distribution, Gamma, Open01};
 use rayon::prelude::*;
 
 use crate::corpus::bag_of_words;
@@ -58,12 +58,9 @@ pub struct SyntheticCorpus {
     pub topics: Vec<Vec<f64>>,
 }
 
-/// Domain tags that keep the topic and document streams apart.
-const TOPIC_STREAM: u64 = 0x70_91c5;
-const DOC_STREAM: u64 = 0xd0c5;
-
-fn stream(seed: u64, domain: u64, index: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(gasket_engine::hash::mix(index, domain, seed))
+/// The random stream of document `index`, or of topic `u64::MAX - index`.
+fn stream(seed: u64, index: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(gasket_engine::hash::mix(index, 0x1da, seed))
 }
 
 /// Draws `ln G` for `G ~ Gamma(shape, 1)` (see the module docs).
@@ -90,12 +87,17 @@ impl LogGamma {
         })
     }
 
+    /// Consumes the stream as `rand_distr`'s own small-shape Gamma does (the uniform
+    /// first), so the draws are those of `ln Gamma(shape).sample(rng)` wherever that one
+    /// does not underflow.
     fn sample<R: Rng>(&self, rng: &mut R) -> f64 {
-        let g = self.gamma.sample(rng).ln();
         match self.boost {
-            // 1 - U lies in (0, 1], so its log is finite.
-            Some(inv) => g + (1.0 - rng.random::<f64>()).ln() * inv,
-            None => g,
+            Some(inv) => {
+                // U in (0, 1): its log is finite.
+                let u: f64 = rng.sample(Open01);
+                self.gamma.sample(rng).ln() + u.ln() * inv
+            }
+            None => self.gamma.sample(rng).ln(),
         }
     }
 }
@@ -170,13 +172,7 @@ pub fn lda_corpus(config: &LdaCorpusConfig) -> Result<SyntheticCorpus, DatasetEr
 
     let phi: Vec<Vec<f64>> = (0..topics)
         .into_par_iter()
-        .map(|k| {
-            dirichlet(
-                words,
-                &beta_gamma,
-                &mut stream(seed, TOPIC_STREAM, k as u64),
-            )
-        })
+        .map(|k| dirichlet(words, &beta_gamma, &mut stream(seed, u64::MAX - k as u64)))
         .collect();
     let alias_error = |e| config_error(format!("cannot build an alias table: {e}"));
     let word_tables: Vec<WeightedAliasIndex<f64>> = phi
@@ -187,7 +183,7 @@ pub fn lda_corpus(config: &LdaCorpusConfig) -> Result<SyntheticCorpus, DatasetEr
     let documents: Vec<Vec<(u32, u32)>> = (0..docs)
         .into_par_iter()
         .map(|d| {
-            let mut rng = stream(seed, DOC_STREAM, d as u64);
+            let mut rng = stream(seed, d as u64);
             let theta = dirichlet(topics, &alpha_gamma, &mut rng);
             let topic = WeightedAliasIndex::new(theta).map_err(alias_error)?;
             let len = rng.random_range(lo..=hi);
