@@ -10,7 +10,7 @@ use gasket_datasets::generate::LdaCorpusConfig;
 use gasket_datasets::{Corpus, SyntheticCorpus, lda_corpus};
 use gasket_engine::{Backend, VertexId};
 use gasket_partitioning::Partitioning;
-use gasket_tests::{gasket, on_ranks, shared_dataset};
+use gasket_tests::{gasket, on_ranks, shared_dataset, shared_dataset_if_present};
 
 fn known_topics() -> SyntheticCorpus {
     lda_corpus(&LdaCorpusConfig {
@@ -234,7 +234,7 @@ fn run_ok(args: &[&str]) -> String {
 fn real_corpora_run_end_to_end_with_model_and_inference() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("reuters");
-    let ldac = shared_dataset("reuters.ldac");
+    let ldac = shared_dataset("reuters.ldac.gz");
     let tokens = shared_dataset("reuters.tokens");
     let stdout = run_ok(&[
         "lda",

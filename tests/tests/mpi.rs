@@ -371,7 +371,7 @@ fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
 #[test]
 fn lda_on_mpi_ranks_equals_thread_ranks() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = gasket_tests::shared_dataset("reuters.ldac");
+    let corpus = gasket_tests::shared_dataset("reuters.ldac.gz");
     for np in [2, 4] {
         let mpi_dir = dir.path().join(format!("mpi{np}"));
         let thr_dir = dir.path().join(format!("thr{np}"));
