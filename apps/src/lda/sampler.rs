@@ -257,6 +257,28 @@ impl DocSampler {
         (self.nd[i] as f64 + p.alpha) * (self.nw(t, word) + p.beta)
             / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)
     }
+    /// One Metropolis-Hastings step from `current` (topic and its conditional) to the
+    /// proposal `t`, drawn with proposal weights `(q(s), q(t))`; returns the new state.
+    #[inline(always)]
+    fn step(
+        &mut self,
+        current: (u32, f64),
+        t: u32,
+        (q_s, q_t): (f64, f64),
+        word: &WordTopics,
+        p: &Priors,
+        rng: &mut SmallRng,
+    ) -> (u32, f64) {
+        let p_t = self.conditional(t, word, p);
+        self.proposed += 1;
+        if accept(p_t * q_s, current.1 * q_t, rng) {
+            self.accepted += 1;
+            (t, p_t)
+        } else {
+            current
+        }
+    }
+
     fn fast(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
         let k = p.k as u32;
         let word_mass = word.total as f64;
@@ -276,13 +298,8 @@ impl DocSampler {
                     below(rng, k)
                 };
                 if t != s {
-                    let p_t = self.conditional(t, word, p);
                     let q = |u: u32| word.counts[u as usize] as f64 + p.beta;
-                    self.proposed += 1;
-                    if accept(p_t * q(s), p_s * q(t), rng) {
-                        (s, p_s) = (t, p_t);
-                        self.accepted += 1;
-                    }
+                    (s, p_s) = self.step((s, p_s), t, (q(s), q(t)), word, p, rng);
                 }
                 // Document proposal.
                 let t = if rng.random::<f64>() * doc_odds < doc_mass {
@@ -291,14 +308,9 @@ impl DocSampler {
                     below(rng, k)
                 };
                 if t != s {
-                    let p_t = self.conditional(t, word, p);
                     let q = |u: u32| self.nd_start[u as usize] as f64 + p.alpha;
-                    let (q_s, q_t) = (q(s), q(t));
-                    self.proposed += 1;
-                    if accept(p_t * q_s, p_s * q_t, rng) {
-                        (s, p_s) = (t, p_t);
-                        self.accepted += 1;
-                    }
+                    let weights = (q(s), q(t));
+                    (s, p_s) = self.step((s, p_s), t, weights, word, p, rng);
                 }
             }
             self.change(s, 1, word, p, false);
@@ -311,7 +323,7 @@ impl DocSampler {
 /// a linear scan for short arrays, where it beats bisection's dependent loads, else
 /// bisection.
 #[inline(always)]
-fn search(cum: &[f64], u: f64) -> usize {
+pub(crate) fn search(cum: &[f64], u: f64) -> usize {
     let found = if cum.len() <= 32 {
         cum.iter().position(|&c| c > u).unwrap_or(cum.len())
     } else {

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::loglik::Likelihood;
 use super::model::LdaModel;
+use super::sampler::search;
 use super::{LdaConfig, initial_topic};
 
 /// What the sequential sampler ends with.
@@ -31,8 +32,7 @@ fn draw(cum: &mut [f64], weights: impl Iterator<Item = f64>, rng: &mut SmallRng)
         total += w;
         *c = total;
     }
-    let u = rng.random::<f64>() * total;
-    cum.partition_point(|&c| c <= u).min(cum.len() - 1)
+    search(cum, rng.random::<f64>() * total)
 }
 
 /// The joint log-likelihood of dense counts.
