@@ -1,7 +1,8 @@
 //! Graph inputs for gasket: parallel readers for SNAP edge lists, METIS graphs and Matrix
 //! Market matrices (plain or gzip), a bundled real graph, and synthetic graph generators;
 //! also bag-of-words corpora for topic models ([`read_corpus`]: UCI docword, LDA-C, text)
-//! with a synthetic LDA corpus generator ([`lda_corpus`]), and libsvm examples.
+//! with a synthetic LDA corpus generator ([`lda_corpus`]); libsvm and dense CSV examples
+//! and IDX arrays (MNIST, Fashion-MNIST) for learning.
 //!
 //! Reading is a collective operation: every rank calls [`read_graph`] with the same file,
 //! and each rank gets a disjoint share of the edges ([`EdgeList`]) — together, exactly the
@@ -43,9 +44,11 @@
 
 pub mod bundled;
 mod corpus;
+mod dense;
 mod error;
 mod format;
 pub mod generate;
+mod idx;
 mod input;
 mod libsvm;
 mod metis;
@@ -62,9 +65,11 @@ use gasket_engine::comm::Comm;
 pub use corpus::{
     Corpus, CorpusFormat, TextOptions, read_corpus, read_corpus_bytes, read_vocab, write_uci,
 };
+pub use dense::{DenseExamples, read_dense_csv, read_dense_csv_bytes};
 pub use error::DatasetError;
 pub use format::{Format, UnknownName};
 pub use generate::{LdaCorpusConfig, SyntheticCorpus, lda_corpus};
+pub use idx::{IdxArray, read_idx, read_idx_bytes};
 pub use input::{GraphInput, WithEdges};
 pub use libsvm::{SparseExamples, read_libsvm, read_libsvm_bytes};
 

@@ -39,6 +39,7 @@ pub(crate) struct Source<'a> {
     gzip: bool,
 }
 
+#[derive(Clone, Copy)]
 enum Data<'a> {
     File { path: &'a Path, len: u64 },
     Bytes(&'a [u8]),
@@ -139,6 +140,27 @@ impl<'a> Source<'a> {
         } else {
             self.plain_lines_at(0)
         }
+    }
+
+    /// The whole input, decompressed when it is gzip (binary formats such as IDX).
+    pub(crate) fn read_all(&self) -> Result<Vec<u8>, DatasetError> {
+        let mut out = Vec::new();
+        let mut reader: Box<dyn Read + 'a> = match (self.data, self.gzip) {
+            (Data::File { path, .. }, gzip) => {
+                let file = File::open(path).map_err(|e| self.read_error(e))?;
+                if gzip {
+                    Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+                } else {
+                    Box::new(file)
+                }
+            }
+            (Data::Bytes(b), true) => Box::new(flate2::bufread::MultiGzDecoder::new(b)),
+            (Data::Bytes(b), false) => Box::new(b),
+        };
+        reader
+            .read_to_end(&mut out)
+            .map_err(|e| self.read_error(e))?;
+        Ok(out)
     }
 
     /// Lines of a plain input starting at byte `offset`.

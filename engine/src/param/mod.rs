@@ -19,7 +19,8 @@
 //! their readers whenever the stamp advances.
 //!
 //! **Server-side updates** ([`UpdateRule`]): plain add, or an optimizer step (SGD,
-//! Adagrad) so workers can send raw gradients.
+//! Adagrad, momentum, Adam) so workers can send raw gradients. Momentum and Adam take one
+//! step per clock with the clock's summed gradients (see `rule`).
 //!
 //! **Transport.** [`run`] starts the rank's exchange thread (see `exchange`): records ride
 //! on rounds of `Comm::all_to_all_v`, so the tables work over every `Comm` (thread ranks,
@@ -55,6 +56,7 @@ mod exchange;
 mod metrics;
 mod protocol;
 mod row;
+mod rule;
 mod server;
 mod spec;
 
@@ -66,6 +68,7 @@ use std::time::Duration;
 pub use self::exchange::TableComm;
 pub use self::metrics::TableMetrics;
 pub use self::row::{Row, RowShape};
+pub use self::rule::RuleState;
 pub use self::spec::{Consistency, Init, TableId, TableSpec, UpdateRule};
 
 use self::client::ClientShared;

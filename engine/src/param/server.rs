@@ -8,19 +8,24 @@
 //! matrix factorization diverge at staleness 10). BSP tables hold a clock's updates until
 //! the stamp passes that clock and then apply them worker by worker in rank order, so a
 //! BSP row is a deterministic function of the workers' updates, independent of timing.
+//! Momentum and Adam tables (BSP or SSP) hold them too and take one step with the sum
+//! (see `rule`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::protocol::Record;
 use super::row::Row;
-use super::spec::{Consistency, TableId, TableSpec, UpdateRule};
+use super::rule::RuleState;
+use super::spec::{Consistency, TableId, TableSpec};
 
 type Key = (TableId, u64);
 
 struct ServerRow {
     values: Row,
-    /// Adagrad's accumulated squared gradients.
-    squares: Option<Row>,
+    /// Adagrad's accumulated squared gradients of a sparse row.
+    sparse_squares: Option<Row>,
+    /// The update rule's state of a dense row.
+    state: RuleState,
     /// Workers that have read this row (eager tables only).
     readers: Vec<bool>,
 }
@@ -82,7 +87,10 @@ impl Server {
                 delta,
             } => {
                 let key = (table, row);
-                if self.specs[table as usize].consistency == Consistency::Bsp {
+                let spec = &self.specs[table as usize];
+                let hold = spec.consistency == Consistency::Bsp
+                    || (spec.update.steps_per_clock() && spec.consistency != Consistency::Async);
+                if hold {
                     let ranks = self.ranks;
                     self.held
                         .entry(clock)
@@ -118,10 +126,25 @@ impl Server {
     fn advance(&mut self, stamp: u64, send: &mut impl FnMut(usize, Record)) {
         let ready: Vec<u64> = self.held.range(..stamp).map(|(&c, _)| c).collect();
         for clock in ready {
+            let mut summed: BTreeMap<Key, Row> = BTreeMap::new();
             for updates in self.held.remove(&clock).expect("listed") {
                 for (key, delta) in updates {
-                    self.apply(key, &delta);
+                    if self.specs[key.0 as usize].update.steps_per_clock() {
+                        match summed.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(mut sum) => {
+                                sum.get_mut().add_scaled(&delta, 1.0);
+                            }
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                slot.insert(delta);
+                            }
+                        }
+                    } else {
+                        self.apply(key, &delta);
+                    }
                 }
+            }
+            for (key, delta) in summed {
+                self.apply(key, &delta);
             }
         }
         self.stamp = stamp;
@@ -176,7 +199,8 @@ impl Server {
         let spec = &self.specs[key.0 as usize];
         self.rows.entry(key).or_insert_with(|| ServerRow {
             values: spec.initial_row(key.1),
-            squares: None,
+            sparse_squares: None,
+            state: RuleState::default(),
             readers: Vec::new(),
         })
     }
@@ -186,19 +210,11 @@ impl Server {
         let spec = &self.specs[key.0 as usize];
         let (rule, eager) = (spec.update, spec.eager);
         let row = self.row(key);
-        match rule {
-            UpdateRule::Add => row.values.add_scaled(delta, 1.0),
-            UpdateRule::Sgd { lr } => row.values.add_scaled(delta, -lr),
-            UpdateRule::Adagrad { lr, eps } => {
-                let squares = row.squares.get_or_insert_with(|| Row::zeros(delta.shape()));
-                squares.zip_with(delta, |h, g| h + g * g);
-                let mut step = delta.clone();
-                step.zip_with(
-                    squares,
-                    |g, h| if g == 0.0 { 0.0 } else { g / (h.sqrt() + eps) },
-                );
-                row.values.add_scaled(&step, -lr);
+        match (&mut row.values, delta) {
+            (Row::Dense(values), Row::Dense(delta)) if rule.is_stateful() => {
+                rule.step_dense(values, delta, &mut row.state);
             }
+            (values, delta) => rule.step_row(values, delta, &mut row.sparse_squares),
         }
         if eager {
             self.dirty.insert(key);

@@ -67,6 +67,26 @@ pub enum UpdateRule {
         /// Added to the root of the accumulated squares.
         eps: f32,
     },
+    /// SGD with heavy-ball momentum on the server: `v = momentum * v + g`,
+    /// `row -= lr * v`; one step per clock with the clock's summed gradient.
+    Momentum {
+        /// Learning rate.
+        lr: f32,
+        /// Momentum coefficient in `[0, 1)`.
+        momentum: f32,
+    },
+    /// Adam (Kingma and Ba 2015) on the server, one step per clock with the clock's summed
+    /// gradient.
+    Adam {
+        /// Learning rate.
+        lr: f32,
+        /// Decay of the first moment, in `[0, 1)`.
+        beta1: f32,
+        /// Decay of the second moment, in `[0, 1)`.
+        beta2: f32,
+        /// Added to the root of the second moment.
+        eps: f32,
+    },
 }
 
 /// A row's value before any update.
@@ -161,7 +181,28 @@ impl TableSpec {
             UpdateRule::Adagrad { lr, eps } if !(lr.is_finite() && lr > 0.0 && eps >= 0.0) => {
                 return bad("Adagrad needs a positive learning rate and eps >= 0");
             }
+            UpdateRule::Momentum { lr, momentum }
+                if !(lr.is_finite() && lr > 0.0 && (0.0..1.0).contains(&momentum)) =>
+            {
+                return bad("momentum needs a positive learning rate and momentum in [0, 1)");
+            }
+            UpdateRule::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } if !(lr.is_finite()
+                && lr > 0.0
+                && (0.0..1.0).contains(&beta1)
+                && (0.0..1.0).contains(&beta2)
+                && eps >= 0.0) =>
+            {
+                return bad("Adam needs a positive learning rate, betas in [0, 1) and eps >= 0");
+            }
             _ => {}
+        }
+        if self.update.steps_per_clock() && self.shape == RowShape::Sparse {
+            return bad("momentum and Adam tables must be dense");
         }
         if matches!(self.init, Init::Uniform { scale, .. } if !scale.is_finite()) {
             return bad("the initial scale must be finite");

@@ -1,0 +1,127 @@
+//! The optimizer steps a server applies to a row ([`UpdateRule`]) and the per-row state
+//! they keep (Adagrad's squares, momentum's velocity, Adam's moments).
+//!
+//! The math is public ([`UpdateRule::step_dense`]) so a worker that keeps its parameters
+//! on its own device (one rank, no table) takes exactly the step a server would: a model
+//! trained on one rank and one trained through BSP tables then differ only by the order
+//! of floating-point sums.
+//!
+//! **One step per clock.** Momentum and Adam are stateful and non-linear in the gradient,
+//! so a clock's gradients must be summed before the step: their servers hold a clock's
+//! updates until every worker finished it (under BSP and SSP alike) and apply the sum as
+//! one step ([`UpdateRule::steps_per_clock`]). Async tables apply each update as it
+//! arrives, one step each.
+
+use super::row::Row;
+use super::spec::UpdateRule;
+
+/// What a stateful rule remembers about one row between steps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleState {
+    /// Adagrad: accumulated squares; momentum: velocity; Adam: first moment.
+    first: Vec<f32>,
+    /// Adam: second moment.
+    second: Vec<f32>,
+    /// Steps taken (Adam's bias correction).
+    steps: u32,
+}
+
+impl UpdateRule {
+    /// Whether the server sums a clock's updates of a row and takes one step with the sum
+    /// (momentum and Adam) instead of one step per update.
+    pub fn steps_per_clock(self) -> bool {
+        matches!(self, UpdateRule::Momentum { .. } | UpdateRule::Adam { .. })
+    }
+
+    /// Whether the rule keeps state per row.
+    pub fn is_stateful(self) -> bool {
+        !matches!(self, UpdateRule::Add | UpdateRule::Sgd { .. })
+    }
+
+    /// One step on dense values: `delta` is an increment for [`Add`](UpdateRule::Add), a
+    /// gradient otherwise.
+    ///
+    /// - `Sgd`: `w -= lr g`
+    /// - `Adagrad`: `h += g²; w -= lr g / (sqrt(h) + eps)`
+    /// - `Momentum`: `v = μ v + g; w -= lr v` (the heavy-ball form PyTorch uses)
+    /// - `Adam`: `m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
+    ///   w -= lr m̂ / (sqrt(v̂) + eps)` with bias-corrected `m̂`, `v̂`
+    ///
+    /// # Panics
+    ///
+    /// If `values` and `delta` differ in length.
+    pub fn step_dense(self, values: &mut [f32], delta: &[f32], state: &mut RuleState) {
+        assert_eq!(
+            values.len(),
+            delta.len(),
+            "a step needs one gradient per value"
+        );
+        let grow = |v: &mut Vec<f32>| {
+            if v.len() != delta.len() {
+                v.resize(delta.len(), 0.0);
+            }
+        };
+        match self {
+            UpdateRule::Add => values.iter_mut().zip(delta).for_each(|(w, d)| *w += d),
+            UpdateRule::Sgd { lr } => values.iter_mut().zip(delta).for_each(|(w, g)| *w -= lr * g),
+            UpdateRule::Adagrad { lr, eps } => {
+                grow(&mut state.first);
+                for ((w, &g), h) in values.iter_mut().zip(delta).zip(&mut state.first) {
+                    *h += g * g;
+                    if g != 0.0 {
+                        *w -= lr * (g / (h.sqrt() + eps));
+                    }
+                }
+            }
+            UpdateRule::Momentum { lr, momentum } => {
+                grow(&mut state.first);
+                for ((w, &g), v) in values.iter_mut().zip(delta).zip(&mut state.first) {
+                    *v = momentum * *v + g;
+                    *w -= lr * *v;
+                }
+            }
+            UpdateRule::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
+                grow(&mut state.first);
+                grow(&mut state.second);
+                state.steps += 1;
+                let t = state.steps as i32;
+                let correct1 = 1.0 - beta1.powi(t);
+                let correct2 = 1.0 - beta2.powi(t);
+                let step = lr / correct1;
+                let moments = state.first.iter_mut().zip(&mut state.second);
+                for ((w, &g), (m, v)) in values.iter_mut().zip(delta).zip(moments) {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *w -= step * *m / ((*v / correct2).sqrt() + eps);
+                }
+            }
+        }
+    }
+
+    /// One step on a row (dense rows through [`step_dense`](Self::step_dense); sparse
+    /// rows support the stateless rules and Adagrad, column by column).
+    pub(crate) fn step_row(self, values: &mut Row, delta: &Row, state: &mut Option<Row>) {
+        match self {
+            UpdateRule::Add => values.add_scaled(delta, 1.0),
+            UpdateRule::Sgd { lr } => values.add_scaled(delta, -lr),
+            UpdateRule::Adagrad { lr, eps } => {
+                let squares = state.get_or_insert_with(|| Row::zeros(delta.shape()));
+                squares.zip_with(delta, |h, g| h + g * g);
+                let mut step = delta.clone();
+                step.zip_with(
+                    squares,
+                    |g, h| if g == 0.0 { 0.0 } else { g / (h.sqrt() + eps) },
+                );
+                values.add_scaled(&step, -lr);
+            }
+            UpdateRule::Momentum { .. } | UpdateRule::Adam { .. } => {
+                unreachable!("momentum and Adam rows go through step_dense (validated dense)")
+            }
+        }
+    }
+}
