@@ -28,6 +28,7 @@ use crate::components::{self, ComponentsConfig};
 use crate::kcore::{self, KCoreConfig};
 use crate::labelprop::{self, LabelPropConfig};
 use crate::lda::command::LdaArgs;
+use crate::mlp::command::MlpArgs;
 use crate::output::{write_atomically, write_values};
 use crate::pagerank::{self, PageRankConfig};
 use crate::pagerank_delta;
@@ -125,6 +126,10 @@ pub enum Command {
     /// docword, LDA-C or text corpora); log-likelihood per sweep, top words per topic, the
     /// model and document-topic proportions; `--infer MODEL` for new documents.
     Lda(LdaArgs),
+    /// A multi-layer perceptron whose layers are graph vertices: data-parallel SGD or Adam
+    /// through the parameter table, on the CPU or a GPU (`--device cuda`); IDX
+    /// (Fashion-MNIST), CSV or libsvm data; `--load MODEL --eval DIR` scores a saved model.
+    Mlp(MlpArgs),
     /// Generate a synthetic low-rank ratings set (`user item rating` lines) for `als`.
     GenerateRatings(RatingsArgs),
     /// Generate a synthetic graph as a SNAP edge list.
@@ -495,6 +500,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Sgd(args) => {
             crate::sgd::command::execute(args, backend_for(args.ranks)?, progress)
+        }
+        Command::Mlp(args) => {
+            crate::mlp::command::execute(args, backend_for(args.ranks)?, progress)
         }
         Command::GenerateRatings(args) => {
             let cfg = RatingsConfig {

@@ -28,6 +28,7 @@ mod error;
 pub mod kcore;
 pub mod labelprop;
 pub mod lda;
+pub mod mlp;
 pub mod output;
 pub mod pagerank;
 pub mod pagerank_delta;

@@ -31,6 +31,22 @@ pub fn stage(stage: impl Into<String>) {
     bar.enable_steady_tick(Duration::from_millis(120));
 }
 
+/// A progress bar of `len` steps on stderr, drawn only when `show` and stderr is a
+/// terminal (hidden otherwise, so logs stay clean).
+pub fn bar(len: u64, message: String, show: bool) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} steps, {per_sec}, eta {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}
+
 /// Removes the spinner.
 pub fn finish() {
     if let Some(bar) = SPINNER.get() {

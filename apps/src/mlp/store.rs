@@ -1,0 +1,172 @@
+//! Where the parameters live between steps.
+//!
+//! - [`LocalStore`] (one rank): on the device, next to the model; the optimizer step is
+//!   the backend's kernel. Nothing crosses to the host.
+//! - [`TableStore`] (data parallel): in the parameter table, one dense table per block
+//!   (rows of up to [`CHUNK`] values), with the optimizer as the table's server-side rule.
+//!   A step pulls every row (as fresh as the table's consistency demands), uploads it,
+//!   computes the gradient of this rank's share of the global batch, pushes it and ends
+//!   the clock. Under BSP the servers sum a clock's gradients and take one step, so the
+//!   parameters follow the same trajectory as one rank on the whole batch.
+//!
+//! Both start from [`initial_blocks`]: Glorot-uniform weights drawn from a hash of
+//! `(row, column, seed)`, so every rank count starts from the same network.
+
+use gasket_engine::param::{Consistency, Init, Row, TableClient, TableSpec, UpdateRule};
+
+use super::kernels::Kernels;
+use super::model::Model;
+use super::net::Net;
+use crate::Result;
+
+/// Values per table row.
+pub const CHUNK: usize = 4096;
+
+/// The table of every parameter block (see the module docs).
+pub fn table_specs(net: &Net, rule: UpdateRule, consistency: Consistency, seed: u64) -> Vec<TableSpec> {
+    net.blocks
+        .iter()
+        .enumerate()
+        .map(|(b, block)| {
+            let init = if block.init_scale > 0.0 {
+                Init::Uniform {
+                    scale: block.init_scale,
+                    seed: seed ^ (b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                }
+            } else {
+                Init::Zeros
+            };
+            TableSpec::dense(block.name.clone(), block.len().min(CHUNK))
+                .init(init)
+                .update(rule)
+                .consistency(consistency)
+        })
+        .collect()
+}
+
+fn rows_of(len: usize) -> u64 {
+    len.div_ceil(CHUNK) as u64
+}
+
+/// The starting value of every block, as the tables of [`table_specs`] hold it.
+pub fn initial_blocks(net: &Net, specs: &[TableSpec]) -> Vec<Vec<f32>> {
+    net.blocks
+        .iter()
+        .zip(specs)
+        .map(|(block, spec)| {
+            let mut values: Vec<f32> = (0..rows_of(block.len()))
+                .flat_map(|row| spec.initial_row(row).into_dense().expect("dense tables"))
+                .collect();
+            values.truncate(block.len());
+            values
+        })
+        .collect()
+}
+
+/// Keeps a model's parameters current across steps.
+pub trait ParamStore<K: Kernels> {
+    /// Makes the model's parameters those of the next step.
+    ///
+    /// # Errors
+    ///
+    /// A failed copy or table read (a lost rank).
+    fn pull(&mut self, kernels: &K, model: &mut Model<K>) -> Result<()>;
+    /// Applies the gradients the model holds, computed on `rows` examples (none: this
+    /// rank had no share of the batch and only ends the step).
+    ///
+    /// # Errors
+    ///
+    /// A failed kernel or table update.
+    fn push(&mut self, kernels: &K, model: &mut Model<K>, rows: usize) -> Result<()>;
+}
+
+/// Parameters and optimizer state on the device (one rank).
+pub struct LocalStore<K: Kernels> {
+    rule: UpdateRule,
+    states: Vec<K::OptState>,
+}
+
+impl<K: Kernels> LocalStore<K> {
+    /// Loads `initial` into the model and keeps the optimizer state beside it.
+    ///
+    /// # Errors
+    ///
+    /// A failed allocation or copy.
+    pub fn new(kernels: &K, model: &mut Model<K>, rule: UpdateRule, initial: &[Vec<f32>]) -> Result<Self> {
+        model.set_params(kernels, initial)?;
+        let states = model
+            .net()
+            .blocks
+            .iter()
+            .map(|b| kernels.optimizer_state(b.len()))
+            .collect::<Result<_>>()?;
+        Ok(LocalStore { rule, states })
+    }
+}
+
+impl<K: Kernels> ParamStore<K> for LocalStore<K> {
+    fn pull(&mut self, _kernels: &K, _model: &mut Model<K>) -> Result<()> {
+        Ok(())
+    }
+
+    fn push(&mut self, kernels: &K, model: &mut Model<K>, rows: usize) -> Result<()> {
+        if rows == 0 {
+            return Ok(());
+        }
+        let lens: Vec<usize> = model.net().blocks.iter().map(|b| b.len()).collect();
+        for (b, len) in lens.into_iter().enumerate() {
+            let (params, grads) = (&mut model.params[b], &model.grads[b]);
+            kernels.optimizer_step(self.rule, len, params, grads, &mut self.states[b])?;
+        }
+        Ok(())
+    }
+}
+
+/// Parameters in the parameter table (data parallel).
+pub struct TableStore<'a> {
+    client: &'a TableClient,
+    host: Vec<Vec<f32>>,
+}
+
+impl<'a> TableStore<'a> {
+    /// A store over the tables of [`table_specs`] (table `b` holds block `b`).
+    pub fn new(client: &'a TableClient, net: &Net) -> Self {
+        TableStore {
+            client,
+            host: net.blocks.iter().map(|b| vec![0.0; b.len()]).collect(),
+        }
+    }
+}
+
+impl<K: Kernels> ParamStore<K> for TableStore<'_> {
+    fn pull(&mut self, kernels: &K, model: &mut Model<K>) -> Result<()> {
+        for (b, host) in self.host.iter_mut().enumerate() {
+            let rows: Vec<u64> = (0..rows_of(host.len())).collect();
+            let fetched = self.client.get_many(b as u16, &rows)?;
+            for (chunk, row) in host.chunks_mut(CHUNK).zip(&fetched) {
+                let values = row.as_dense().expect("dense tables");
+                chunk.copy_from_slice(&values[..chunk.len()]);
+            }
+            kernels.upload(host, &mut model.params[b])?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, kernels: &K, model: &mut Model<K>, rows: usize) -> Result<()> {
+        if rows == 0 {
+            self.client.clock()?;
+            return Ok(());
+        }
+        for (b, host) in self.host.iter_mut().enumerate() {
+            kernels.download(&model.grads[b], host)?;
+            let width = host.len().min(CHUNK);
+            for (row, chunk) in host.chunks(CHUNK).enumerate() {
+                let mut values = chunk.to_vec();
+                values.resize(width, 0.0);
+                self.client.inc(b as u16, row as u64, Row::Dense(values))?;
+            }
+        }
+        self.client.clock()?;
+        Ok(())
+    }
+}
