@@ -421,3 +421,70 @@ fn lda_on_mpi_ranks_equals_thread_ranks() {
         }
     }
 }
+
+/// BSP data-parallel MLP training: `mpirun -np N` saves the same model as N thread ranks
+/// (the servers apply each clock's gradients in rank order on both transports).
+#[test]
+fn mlp_on_mpi_ranks_equals_thread_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("blobs.csv");
+    let mut text = String::new();
+    for i in 0..300u64 {
+        let class = i % 3;
+        let x: Vec<String> = (0..5u64)
+            .map(|d| {
+                let noise = gasket_engine::hash::unit(i, d, 3) - 0.5;
+                let centre = if d % 3 == class { 1.5 } else { 0.0 };
+                format!("{}", centre + noise)
+            })
+            .collect();
+        text += &format!("{class},{}\n", x.join(","));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let one_thread = [("RAYON_NUM_THREADS", "1")];
+    for np in [2, 4] {
+        let saved = |name: &str| dir.path().join(format!("{name}{np}.json"));
+        let common = [
+            "mlp",
+            "--data",
+            csv.to_str().unwrap(),
+            "--layers",
+            "5,12,3",
+            "--epochs",
+            "2",
+            "--batch",
+            "24",
+        ];
+        let (mpi_model, thr_model) = (saved("mpi"), saved("thr"));
+        let mut a: Vec<&str> = common.to_vec();
+        a.extend(["--save", mpi_model.to_str().unwrap()]);
+        let out = mpirun(np, &a, &one_thread);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ranks = np.to_string();
+        let mut b: Vec<&str> = common.to_vec();
+        b.extend(["--ranks", &ranks, "--save", thr_model.to_str().unwrap()]);
+        let out = std::process::Command::new(gasket_tests::gasket_bin())
+            .args(&b)
+            .envs(one_thread)
+            .env("GASKET_LOG", "warn")
+            .output()
+            .expect("running gasket");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (m, t) = (
+            std::fs::read(&mpi_model).unwrap(),
+            std::fs::read(&thr_model).unwrap(),
+        );
+        assert!(
+            m == t,
+            "np {np}: the saved models differ between MPI and thread ranks"
+        );
+    }
+}

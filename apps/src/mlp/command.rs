@@ -128,7 +128,12 @@ impl MlpArgs {
                 lr,
                 momentum: self.momentum,
             },
-            Optimizer::Sgd => return bad(format!("--momentum must be in [0, 1), got {}", self.momentum)),
+            Optimizer::Sgd => {
+                return bad(format!(
+                    "--momentum must be in [0, 1), got {}",
+                    self.momentum
+                ));
+            }
             Optimizer::Adam => {
                 let unit = 0.0..1.0;
                 if !(unit.contains(&self.beta1) && unit.contains(&self.beta2) && self.eps >= 0.0) {
@@ -155,7 +160,10 @@ impl MlpArgs {
         if !(0.0..1.0).contains(&self.test_fraction) {
             return bad("--test-fraction must be in [0, 1)");
         }
-        for path in [&self.save, &self.plot, &self.metrics].into_iter().flatten() {
+        for path in [&self.save, &self.plot, &self.metrics]
+            .into_iter()
+            .flatten()
+        {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
             if let Some(dir) = dir.filter(|d| !d.is_dir()) {
                 return Err(AppError::Config(format!(
@@ -166,7 +174,10 @@ impl MlpArgs {
             }
         }
         if let Some(plot) = &self.plot {
-            if !plot.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
+            if !plot
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+            {
                 return Err(AppError::Config(format!(
                     "cannot plot to {}: only .svg files are supported",
                     plot.display()
@@ -182,7 +193,12 @@ impl MlpArgs {
             (Some(path), _) => Net::read(path)?,
             (None, Some(widths)) => Net::chain(widths, self.activation)?,
             (None, None) => Net::chain(
-                &[split.train.dim, 256, 128, split.train.classes().max(split.test.classes())],
+                &[
+                    split.train.dim,
+                    256,
+                    128,
+                    split.train.classes().max(split.test.classes()),
+                ],
                 self.activation,
             )?,
         };
@@ -222,7 +238,9 @@ fn check_fits(net: &Net, examples: &data::Examples, what: &str) -> Result<()> {
 pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
     args.validate()?;
     if let Some(threads) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
     }
     let selected = select(args.device, args.gpu, args.require_gpu)?;
     if let (Some(model), Some(eval)) = (&args.load, &args.eval) {
@@ -269,12 +287,19 @@ pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
     finish(args, &net, &report, &selected, ranks)
 }
 
-fn evaluate<K: Kernels>(kernels: &K, model_path: &std::path::Path, eval: &std::path::Path) -> Result<()> {
+fn evaluate<K: Kernels>(
+    kernels: &K,
+    model_path: &std::path::Path,
+    eval: &std::path::Path,
+) -> Result<()> {
     let (net, blocks) = saved::load(model_path)?;
     let examples = data::load_eval(eval)?;
     check_fits(&net, &examples, "evaluation")?;
     if examples.is_empty() {
-        return Err(AppError::Config(format!("{}: no examples to score", eval.display())));
+        return Err(AppError::Config(format!(
+            "{}: no examples to score",
+            eval.display()
+        )));
     }
     let mut model = Model::new(kernels, net, 1024)?;
     model.set_params(kernels, &blocks)?;
@@ -288,9 +313,19 @@ fn evaluate<K: Kernels>(kernels: &K, model_path: &std::path::Path, eval: &std::p
     Ok(())
 }
 
-fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected, ranks: usize) -> Result<()> {
+fn finish(
+    args: &MlpArgs,
+    net: &Net,
+    report: &TrainReport,
+    selected: &Selected,
+    ranks: usize,
+) -> Result<()> {
     let last = report.epochs.last().expect("at least one epoch");
-    let mean_rate = report.epochs.iter().map(|p| p.samples_per_second).sum::<f64>()
+    let mean_rate = report
+        .epochs
+        .iter()
+        .map(|p| p.samples_per_second)
+        .sum::<f64>()
         / report.epochs.len() as f64;
     let write = |e: std::io::Error| AppError::Config(format!("cannot print: {e}"));
     writeln!(
@@ -331,7 +366,11 @@ fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected, 
     if let Some(path) = &args.plot {
         let curve = |label: &str, f: fn(&train::EpochPoint) -> f64| Series {
             label: label.into(),
-            points: report.epochs.iter().map(|p| (p.seconds, p.epoch as f64, f(p))).collect(),
+            points: report
+                .epochs
+                .iter()
+                .map(|p| (p.seconds, p.epoch as f64, f(p)))
+                .collect(),
         };
         let series = [
             curve("train loss", |p| p.train_loss),

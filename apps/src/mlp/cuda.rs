@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use cudarc::cublas::sys::cublasOperation_t;
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
 use gasket_engine::param::UpdateRule;
 
 use super::kernels::Kernels;
@@ -166,9 +168,18 @@ impl CudaKernels {
         // SAFETY: these only try to dlopen the libraries.
         let present = unsafe {
             [
-                (cudarc::driver::sys::is_culib_present(), "the CUDA driver (libcuda.so)"),
-                (cudarc::cublas::sys::is_culib_present(), "cuBLAS (libcublas.so)"),
-                (cudarc::nvrtc::sys::is_culib_present(), "NVRTC (libnvrtc.so)"),
+                (
+                    cudarc::driver::sys::is_culib_present(),
+                    "the CUDA driver (libcuda.so)",
+                ),
+                (
+                    cudarc::cublas::sys::is_culib_present(),
+                    "cuBLAS (libcublas.so)",
+                ),
+                (
+                    cudarc::nvrtc::sys::is_culib_present(),
+                    "NVRTC (libnvrtc.so)",
+                ),
             ]
         };
         if let Some((_, missing)) = present.iter().find(|(found, _)| !found) {
@@ -178,13 +189,20 @@ impl CudaKernels {
         if ordinal >= count.max(0) as usize {
             return Err(format!("GPU {ordinal} asked for, {count} present"));
         }
-        let ctx = CudaContext::new(ordinal).map_err(|e| format!("cannot open GPU {ordinal}: {e:?}"))?;
+        let ctx =
+            CudaContext::new(ordinal).map_err(|e| format!("cannot open GPU {ordinal}: {e:?}"))?;
         let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
         let stream = ctx.default_stream();
         let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("cuBLAS: {e:?}"))?;
         let ptx = cudarc::nvrtc::compile_ptx(SOURCE).map_err(|e| format!("NVRTC: {e:?}"))?;
-        let module = ctx.load_module(ptx).map_err(|e| format!("loading kernels: {e:?}"))?;
-        let load = |f: &str| module.load_function(f).map_err(|e| format!("kernel {f}: {e:?}"));
+        let module = ctx
+            .load_module(ptx)
+            .map_err(|e| format!("loading kernels: {e:?}"))?;
+        let load = |f: &str| {
+            module
+                .load_function(f)
+                .map_err(|e| format!("kernel {f}: {e:?}"))
+        };
         let functions = Functions {
             bias_activation: load("bias_activation")?,
             activation_backward: load("activation_backward")?,
@@ -292,7 +310,9 @@ impl Kernels for CudaKernels {
             return Ok(());
         }
         let (n, a) = (int(len)?, code(act));
-        let mut launch = self.stream.launch_builder(&self.functions.activation_backward);
+        let mut launch = self
+            .stream
+            .launch_builder(&self.functions.activation_backward);
         launch.arg(d).arg(y).arg(&n).arg(&a);
         // SAFETY: as above; both buffers hold len values.
         unsafe { launch.launch(LaunchConfig::for_num_elems(len as u32)) }
@@ -300,7 +320,13 @@ impl Kernels for CudaKernels {
             .map_err(|e| fail("activation_backward", e))
     }
 
-    fn column_sums(&self, rows: usize, cols: usize, d: &CudaSlice<f32>, out: &mut CudaSlice<f32>) -> Result<()> {
+    fn column_sums(
+        &self,
+        rows: usize,
+        cols: usize,
+        d: &CudaSlice<f32>,
+        out: &mut CudaSlice<f32>,
+    ) -> Result<()> {
         let (r, c) = (int(rows)?, int(cols)?);
         let mut launch = self.stream.launch_builder(&self.functions.column_sums);
         launch.arg(d).arg(out).arg(&r).arg(&c);
@@ -325,8 +351,17 @@ impl Kernels for CudaKernels {
         }
         let buffer = per_row.as_mut().expect("allocated above");
         let (r, c) = (int(rows)?, int(cols)?);
-        let mut launch = self.stream.launch_builder(&self.functions.softmax_cross_entropy);
-        launch.arg(logits).arg(labels).arg(grad).arg(&mut *buffer).arg(&r).arg(&c).arg(&scale);
+        let mut launch = self
+            .stream
+            .launch_builder(&self.functions.softmax_cross_entropy);
+        launch
+            .arg(logits)
+            .arg(labels)
+            .arg(grad)
+            .arg(&mut *buffer)
+            .arg(&r)
+            .arg(&c)
+            .arg(&scale);
         // SAFETY: as above; per_row holds 2 * rows values.
         unsafe { launch.launch(LaunchConfig::for_num_elems(rows as u32)) }
             .map_err(|e| fail("softmax_cross_entropy", e))?;
@@ -366,7 +401,14 @@ impl Kernels for CudaKernels {
             } => {
                 state.steps += 1;
                 let t = state.steps as i32;
-                (4, lr / (1.0 - beta1.powi(t)), beta1, beta2, 1.0 - beta2.powi(t), eps)
+                (
+                    4,
+                    lr / (1.0 - beta1.powi(t)),
+                    beta1,
+                    beta2,
+                    1.0 - beta2.powi(t),
+                    eps,
+                )
             }
         };
         let n = int(len)?;

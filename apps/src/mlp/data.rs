@@ -126,9 +126,12 @@ fn read_idx_pair(dir: &Path, prefix: &str) -> Result<Examples> {
     check_labels(&labels_path, out, &|i| format!("item {i}"))
 }
 
-fn check_labels(path: &Path, mut ex: Examples, place: &dyn Fn(usize) -> String) -> Result<Examples> {
-    let binary_pm = ex.labels.iter().all(|&l| l == -1.0 || l == 1.0)
-        && ex.labels.contains(&-1.0);
+fn check_labels(
+    path: &Path,
+    mut ex: Examples,
+    place: &dyn Fn(usize) -> String,
+) -> Result<Examples> {
+    let binary_pm = ex.labels.iter().all(|&l| l == -1.0 || l == 1.0) && ex.labels.contains(&-1.0);
     if binary_pm {
         ex.labels.iter_mut().for_each(|l| *l = f32::from(*l > 0.0));
     }

@@ -43,14 +43,28 @@ fn gemm_gradients_match_finite_differences() {
     let weights = values(m * n, 0.4); // f = sum(weights * (a b))
     let f = |a: &[f32], b: &[f32]| {
         let mut c = vec![0.0; m * n];
-        cpu.gemm((m, n, k), &a.to_vec(), false, &b.to_vec(), false, 0.0, &mut c).unwrap();
-        c.iter().zip(&weights).map(|(c, w)| f64::from(c * w)).sum::<f64>()
+        cpu.gemm(
+            (m, n, k),
+            &a.to_vec(),
+            false,
+            &b.to_vec(),
+            false,
+            0.0,
+            &mut c,
+        )
+        .unwrap();
+        c.iter()
+            .zip(&weights)
+            .map(|(c, w)| f64::from(c * w))
+            .sum::<f64>()
     };
     // df/da = W b^T (m x k), df/db = a^T W (k x n): the backward pass's two GEMMs.
     let mut da = vec![0.0; m * k];
-    cpu.gemm((m, k, n), &weights, false, &b, true, 0.0, &mut da).unwrap();
+    cpu.gemm((m, k, n), &weights, false, &b, true, 0.0, &mut da)
+        .unwrap();
     let mut db = vec![0.0; k * n];
-    cpu.gemm((k, n, m), &a, true, &weights, false, 0.0, &mut db).unwrap();
+    cpu.gemm((k, n, m), &a, true, &weights, false, 0.0, &mut db)
+        .unwrap();
     for (i, g) in numeric_gradient(&a, &|x| f(x, &b)).into_iter().enumerate() {
         close(g, f64::from(da[i]), "d/da");
     }
@@ -66,23 +80,39 @@ fn activation_and_bias_gradients_match_finite_differences() {
     let x = values(rows * cols, 0.9);
     let bias = values(cols, 2.1);
     let weights = values(rows * cols, 0.3);
-    for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Linear] {
+    for act in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Linear,
+    ] {
         let f = |x: &[f32], bias: &[f32]| {
             let mut y = x.to_vec();
-            cpu.bias_activation(act, rows, cols, &bias.to_vec(), &mut y).unwrap();
-            y.iter().zip(&weights).map(|(y, w)| f64::from(y * w)).sum::<f64>()
+            cpu.bias_activation(act, rows, cols, &bias.to_vec(), &mut y)
+                .unwrap();
+            y.iter()
+                .zip(&weights)
+                .map(|(y, w)| f64::from(y * w))
+                .sum::<f64>()
         };
         let mut y = x.clone();
         cpu.bias_activation(act, rows, cols, &bias, &mut y).unwrap();
         let mut d = weights.clone();
-        cpu.activation_backward(act, rows * cols, &y, &mut d).unwrap();
+        cpu.activation_backward(act, rows * cols, &y, &mut d)
+            .unwrap();
         let mut dbias = vec![0.0; cols];
         cpu.column_sums(rows, cols, &d, &mut dbias).unwrap();
-        for (i, g) in numeric_gradient(&x, &|x| f(x, &bias)).into_iter().enumerate() {
+        for (i, g) in numeric_gradient(&x, &|x| f(x, &bias))
+            .into_iter()
+            .enumerate()
+        {
             // ReLU has a kink at 0; the inputs here stay away from it by more than H.
             close(g, f64::from(d[i]), &format!("{act} d/dx"));
         }
-        for (i, g) in numeric_gradient(&bias, &|b| f(&x, b)).into_iter().enumerate() {
+        for (i, g) in numeric_gradient(&bias, &|b| f(&x, b))
+            .into_iter()
+            .enumerate()
+        {
             close(g, f64::from(dbias[i]), &format!("{act} d/dbias"));
         }
     }
@@ -121,7 +151,12 @@ fn a_whole_dag_network_matches_finite_differences() {
         .blocks
         .iter()
         .enumerate()
-        .map(|(i, b)| values(b.len(), 0.37 + i as f32 * 0.11).iter().map(|v| v * 0.8).collect())
+        .map(|(i, b)| {
+            values(b.len(), 0.37 + i as f32 * 0.11)
+                .iter()
+                .map(|v| v * 0.8)
+                .collect()
+        })
         .collect();
     let rows = 6;
     let features = values(rows * 4, 0.53);
@@ -143,7 +178,11 @@ fn a_whole_dag_network_matches_finite_differences() {
             loss(&changed)
         });
         for (i, g) in numeric.into_iter().enumerate() {
-            close(g, f64::from(grads[b][i]), &format!("block {} [{i}]", net.blocks[b].name));
+            close(
+                g,
+                f64::from(grads[b][i]),
+                &format!("block {} [{i}]", net.blocks[b].name),
+            );
         }
     }
 }

@@ -59,8 +59,13 @@ pub trait Kernels: Sync {
         d: &mut Self::Buf,
     ) -> Result<()>;
     /// `out = sum of the rows of d` (`rows x cols`).
-    fn column_sums(&self, rows: usize, cols: usize, d: &Self::Buf, out: &mut Self::Buf)
-    -> Result<()>;
+    fn column_sums(
+        &self,
+        rows: usize,
+        cols: usize,
+        d: &Self::Buf,
+        out: &mut Self::Buf,
+    ) -> Result<()>;
     /// Softmax cross-entropy of `rows x cols` logits against `labels`: writes
     /// `scale (softmax - onehot)` into `grad` and returns the summed loss and the number of
     /// rows whose largest logit is the label's.
@@ -142,7 +147,12 @@ pub(crate) fn activate(act: Activation, x: f32) -> f32 {
 }
 
 /// Softmax cross-entropy of one row; returns (loss, correct).
-pub(crate) fn softmax_row(logits: &[f32], label: usize, scale: f32, grad: &mut [f32]) -> (f64, bool) {
+pub(crate) fn softmax_row(
+    logits: &[f32],
+    label: usize,
+    scale: f32,
+    grad: &mut [f32],
+) -> (f64, bool) {
     let (mut best, mut max) = (0, f32::NEG_INFINITY);
     for (j, &z) in logits.iter().enumerate() {
         if z > max {
@@ -274,7 +284,13 @@ impl Kernels for CpuKernels {
         Ok(())
     }
 
-    fn column_sums(&self, rows: usize, cols: usize, d: &Vec<f32>, out: &mut Vec<f32>) -> Result<()> {
+    fn column_sums(
+        &self,
+        rows: usize,
+        cols: usize,
+        d: &Vec<f32>,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
         let out = &mut out[..cols];
         out.fill(0.0);
         for row in d[..rows * cols].chunks_exact(cols) {

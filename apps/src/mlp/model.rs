@@ -132,7 +132,12 @@ impl<K: Kernels> Model<K> {
     /// # Errors
     ///
     /// A failed kernel.
-    pub fn evaluate(&mut self, kernels: &K, features: &[f32], labels: &[f32]) -> Result<(f64, usize)> {
+    pub fn evaluate(
+        &mut self,
+        kernels: &K,
+        features: &[f32],
+        labels: &[f32],
+    ) -> Result<(f64, usize)> {
         self.forward(kernels, features, labels, 1.0)
     }
 
@@ -155,9 +160,18 @@ impl<K: Kernels> Model<K> {
         Ok(result)
     }
 
-    fn forward(&mut self, kernels: &K, features: &[f32], labels: &[f32], scale: f32) -> Result<(f64, usize)> {
+    fn forward(
+        &mut self,
+        kernels: &K,
+        features: &[f32],
+        labels: &[f32],
+        scale: f32,
+    ) -> Result<(f64, usize)> {
         let rows = labels.len();
-        assert!(rows <= self.capacity, "a batch larger than the model's capacity");
+        assert!(
+            rows <= self.capacity,
+            "a batch larger than the model's capacity"
+        );
         assert_eq!(features.len(), rows * self.net.input_width());
         kernels.upload(features, &mut self.outputs[0])?;
         kernels.upload(labels, &mut self.labels)?;
@@ -173,7 +187,15 @@ impl<K: Kernels> Model<K> {
                         let w = &self.params[edge.weights.expect("dense in-edges carry weights")];
                         let (a, z) = pair(&mut self.outputs, edge.src, v);
                         let beta = if i == 0 { 0.0 } else { 1.0 };
-                        kernels.gemm((rows, vertex.width, src_width), a, false, w, false, beta, z)?;
+                        kernels.gemm(
+                            (rows, vertex.width, src_width),
+                            a,
+                            false,
+                            w,
+                            false,
+                            beta,
+                            z,
+                        )?;
                     }
                     let bias = &self.params[vertex.bias.expect("dense layers have a bias")];
                     kernels.bias_activation(act, rows, vertex.width, bias, &mut self.outputs[v])?;
@@ -210,10 +232,23 @@ impl<K: Kernels> Model<K> {
                 let dst_width = self.net.vertices[edge.dst].width;
                 let beta = if gathered == 0 { 0.0 } else { 1.0 };
                 let (d_dst, d) = pair(&mut self.deltas, edge.dst, v);
-                kernels.gemm((rows, vertex.width, dst_width), d_dst, false, &self.params[block], true, beta, d)?;
+                kernels.gemm(
+                    (rows, vertex.width, dst_width),
+                    d_dst,
+                    false,
+                    &self.params[block],
+                    true,
+                    beta,
+                    d,
+                )?;
                 gathered += 1;
             }
-            kernels.activation_backward(act, rows * vertex.width, &self.outputs[v], &mut self.deltas[v])?;
+            kernels.activation_backward(
+                act,
+                rows * vertex.width,
+                &self.outputs[v],
+                &mut self.deltas[v],
+            )?;
             for &e in &vertex.in_edges {
                 let edge = self.net.edges[e];
                 let block = edge.weights.expect("dense in-edges carry weights");

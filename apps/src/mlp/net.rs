@@ -25,7 +25,9 @@ use std::str::FromStr;
 use crate::{AppError, Result};
 
 /// A layer's nonlinearity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// `max(0, x)`.
@@ -310,13 +312,17 @@ impl Net {
                 ));
             }
         };
-        let order = topological_order(&preds).ok_or_else(|| {
-            AppError::Config(format!("{origin}: the layers form a cycle"))
-        })?;
+        let order = topological_order(&preds)
+            .ok_or_else(|| AppError::Config(format!("{origin}: the layers form a cycle")))?;
         Ok(Net::assemble(layers, &preds, &order, output))
     }
 
-    fn assemble(layers: Vec<LayerSpec>, preds: &[Vec<usize>], order: &[usize], output: usize) -> Net {
+    fn assemble(
+        layers: Vec<LayerSpec>,
+        preds: &[Vec<usize>],
+        order: &[usize],
+        output: usize,
+    ) -> Net {
         let mut position = vec![0; layers.len()];
         for (p, &l) in order.iter().enumerate() {
             position[l] = p;
@@ -486,7 +492,10 @@ mod tests {
         let names: Vec<&str> = net.vertices.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["input", "a", "b", "out", "loss"]);
         assert_eq!(net.vertices[2].in_edges.len(), 2);
-        assert_eq!(net.parameters(), 5 * 4 + 4 + (5 + 4) * 2 + 2 + (4 + 2) * 3 + 3);
+        assert_eq!(
+            net.parameters(),
+            5 * 4 + 4 + (5 + 4) * 2 + 2 + (4 + 2) * 3 + 3
+        );
     }
 
     #[test]
@@ -495,7 +504,9 @@ mod tests {
         assert!(err("input 5 - -\na 4 relu input\na 3 linear a\n").contains("defined twice"));
         assert!(err("input 5 - -\na 4 relu nope\n").contains("reads `nope`, which is not defined"));
         assert!(err("input 5 - -\na 4 relu input,b\nb 4 relu a\nc 2 linear b\n").contains("cycle"));
-        assert!(err("input 5 - -\na 4 relu input\nb 4 relu input\n").contains("read by none: a, b"));
+        assert!(
+            err("input 5 - -\na 4 relu input\nb 4 relu input\n").contains("read by none: a, b")
+        );
         assert!(err("input 5 - -\na 0 relu input\n").contains("width 0"));
         assert!(err("input 5 - -\na 4 swish input\n").starts_with("n.txt:2: unknown activation"));
         assert!(err("input 5 - -\na 4 relu\n").starts_with("n.txt:2: expected"));

@@ -48,8 +48,8 @@ pub fn save(path: &Path, net: &Net, blocks: &[Vec<f32>]) -> Result<()> {
 pub fn load(path: &Path) -> Result<(Net, Vec<Vec<f32>>)> {
     let fail = |why: String| AppError::Config(format!("{}: {why}", path.display()));
     let text = std::fs::read(path).map_err(|e| fail(format!("cannot read the model: {e}")))?;
-    let doc: SavedModel = serde_json::from_slice(&text)
-        .map_err(|e| fail(format!("not a gasket MLP model ({e})")))?;
+    let doc: SavedModel =
+        serde_json::from_slice(&text).map_err(|e| fail(format!("not a gasket MLP model ({e})")))?;
     if doc.format != FORMAT || doc.version != VERSION {
         return Err(fail(format!(
             "format `{}` version {}, expected `{FORMAT}` version {VERSION}",
@@ -74,7 +74,10 @@ pub fn load(path: &Path) -> Result<(Net, Vec<Vec<f32>>)> {
             )));
         }
         if values.iter().any(|v| !v.is_finite()) {
-            return Err(fail(format!("block {} holds a non-finite value", block.name)));
+            return Err(fail(format!(
+                "block {} holds a non-finite value",
+                block.name
+            )));
         }
     }
     Ok((net, doc.blocks))

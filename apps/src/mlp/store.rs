@@ -23,7 +23,12 @@ use crate::Result;
 pub const CHUNK: usize = 4096;
 
 /// The table of every parameter block (see the module docs).
-pub fn table_specs(net: &Net, rule: UpdateRule, consistency: Consistency, seed: u64) -> Vec<TableSpec> {
+pub fn table_specs(
+    net: &Net,
+    rule: UpdateRule,
+    consistency: Consistency,
+    seed: u64,
+) -> Vec<TableSpec> {
     net.blocks
         .iter()
         .enumerate()
@@ -92,7 +97,12 @@ impl<K: Kernels> LocalStore<K> {
     /// # Errors
     ///
     /// A failed allocation or copy.
-    pub fn new(kernels: &K, model: &mut Model<K>, rule: UpdateRule, initial: &[Vec<f32>]) -> Result<Self> {
+    pub fn new(
+        kernels: &K,
+        model: &mut Model<K>,
+        rule: UpdateRule,
+        initial: &[Vec<f32>],
+    ) -> Result<Self> {
         model.set_params(kernels, initial)?;
         let states = model
             .net()

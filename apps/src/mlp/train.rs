@@ -90,7 +90,11 @@ fn score<K: Kernels>(
 /// # Errors
 ///
 /// A failed kernel.
-pub fn evaluate<K: Kernels>(kernels: &K, model: &mut Model<K>, examples: &Examples) -> Result<(f64, f64)> {
+pub fn evaluate<K: Kernels>(
+    kernels: &K,
+    model: &mut Model<K>,
+    examples: &Examples,
+) -> Result<(f64, f64)> {
     let all: Vec<usize> = (0..examples.len()).collect();
     let [loss, correct, count] = score(kernels, model, examples, &all)?;
     Ok((loss / count.max(1.0), correct / count.max(1.0)))
@@ -190,7 +194,12 @@ pub fn train<K: Kernels>(
     let capacity = settings.batch.div_ceil(comm.size()).max(1024);
     if comm.size() == 1 {
         let mut model = Model::new(kernels, net.clone(), capacity)?;
-        let mut store = LocalStore::new(kernels, &mut model, settings.rule, &initial_blocks(net, &specs))?;
+        let mut store = LocalStore::new(
+            kernels,
+            &mut model,
+            settings.rule,
+            &initial_blocks(net, &specs),
+        )?;
         let epochs = train_rank(kernels, &mut model, &mut store, data, settings, comm)?;
         let blocks = model.to_host(kernels, false)?;
         return Ok(Some(TrainReport { epochs, blocks }));
@@ -199,11 +208,17 @@ pub fn train<K: Kernels>(
         crate::AppError::Engine(e) => e,
         other => gasket_engine::error::EngineError::Config(other.to_string()),
     };
-    let finished = param::run(comm, specs, &ParamConfig::default(), |client, table_comm| {
-        let mut model = Model::new(kernels, net.clone(), capacity).map_err(as_engine)?;
-        let mut store = TableStore::new(client, net);
-        train_rank(kernels, &mut model, &mut store, data, settings, table_comm).map_err(as_engine)
-    })?;
+    let finished = param::run(
+        comm,
+        specs,
+        &ParamConfig::default(),
+        |client, table_comm| {
+            let mut model = Model::new(kernels, net.clone(), capacity).map_err(as_engine)?;
+            let mut store = TableStore::new(client, net);
+            train_rank(kernels, &mut model, &mut store, data, settings, table_comm)
+                .map_err(as_engine)
+        },
+    )?;
     let Some(rows) = param::gather_rows(comm, 0, &finished.rows)? else {
         return Ok(None);
     };

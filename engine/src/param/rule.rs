@@ -125,3 +125,39 @@ impl UpdateRule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_first_step_moves_each_value_by_the_learning_rate() {
+        let rule = UpdateRule::Adam {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 0.0,
+        };
+        let mut w = vec![1.0f32, 1.0, 1.0];
+        let mut state = RuleState::default();
+        rule.step_dense(&mut w, &[2.0, -0.5, 1e-3], &mut state);
+        for (w, want) in w.iter().zip([0.9, 1.1, 0.9]) {
+            assert!((w - want).abs() < 1e-5, "{w} vs {want}");
+        }
+    }
+
+    #[test]
+    fn momentum_accumulates_velocity() {
+        let rule = UpdateRule::Momentum {
+            lr: 0.5,
+            momentum: 0.5,
+        };
+        let mut w = vec![0.0];
+        let mut state = RuleState::default();
+        rule.step_dense(&mut w, &[1.0], &mut state); // v = 1, w = -0.5
+        rule.step_dense(&mut w, &[1.0], &mut state); // v = 1.5, w = -1.25
+        assert_eq!(w, vec![-1.25]);
+        assert!(rule.steps_per_clock() && rule.is_stateful());
+        assert!(!UpdateRule::Sgd { lr: 1.0 }.is_stateful());
+    }
+}
