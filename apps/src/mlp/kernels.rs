@@ -178,7 +178,7 @@ impl Kernels for CpuKernels {
     type OptState = RuleState;
 
     fn describe(&self) -> String {
-        format!("cpu ({} threads)", self.threads)
+        format!("cpu ({} thread{})", self.threads, if self.threads == 1 { "" } else { "s" })
     }
 
     fn zeros(&self, len: usize) -> Result<Vec<f32>> {

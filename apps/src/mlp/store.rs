@@ -6,7 +6,9 @@
 //!   (rows of up to [`CHUNK`] values), with the optimizer as the table's server-side rule.
 //!   A step pulls every row (as fresh as the table's consistency demands), uploads it,
 //!   computes the gradient of this rank's share of the global batch, pushes it and ends
-//!   the clock. Under BSP the servers sum a clock's gradients and take one step, so the
+//!   the clock. The tables push eagerly (ESSP): when a clock completes, each server
+//!   sends its changed rows to every rank, so the next pull is served from the cache
+//!   without a round trip per table. Under BSP the servers sum a clock's gradients and take one step, so the
 //!   parameters follow the same trajectory as one rank on the whole batch.
 //!
 //! Both start from [`initial_blocks`]: Glorot-uniform weights drawn from a hash of
@@ -45,6 +47,7 @@ pub fn table_specs(
                 .init(init)
                 .update(rule)
                 .consistency(consistency)
+                .eager(true)
         })
         .collect()
 }
