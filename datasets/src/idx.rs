@@ -54,8 +54,11 @@ pub fn read_idx_bytes(name: &str, bytes: &[u8]) -> Result<IdxArray, DatasetError
     parse(source.name(), &source.read_all()?)
 }
 
+/// Decodes one big-endian value.
+type Decode = fn(&[u8]) -> f32;
+
 /// The value types: type byte, size in bytes, and the big-endian decoder.
-fn value_type(code: u8) -> Option<(usize, fn(&[u8]) -> f32)> {
+fn value_type(code: u8) -> Option<(usize, Decode)> {
     Some(match code {
         0x08 => (1, |b| f32::from(b[0])),
         0x09 => (1, |b| f32::from(b[0] as i8)),

@@ -178,7 +178,11 @@ impl Kernels for CpuKernels {
     type OptState = RuleState;
 
     fn describe(&self) -> String {
-        format!("cpu ({} thread{})", self.threads, if self.threads == 1 { "" } else { "s" })
+        format!(
+            "cpu ({} thread{})",
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
     }
 
     fn zeros(&self, len: usize) -> Result<Vec<f32>> {
