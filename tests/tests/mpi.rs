@@ -374,45 +374,24 @@ fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
 fn lda_on_mpi_ranks_equals_thread_ranks() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = gasket_tests::shared_dataset("reuters.ldac.gz");
-    let one_thread = [("RAYON_NUM_THREADS", "1")];
+    let common = [
+        "lda",
+        "-i",
+        corpus.to_str().unwrap(),
+        "-k",
+        "6",
+        "--iterations",
+        "4",
+    ];
     for np in [2, 4] {
-        let mpi_dir = dir.path().join(format!("mpi{np}"));
-        let thr_dir = dir.path().join(format!("thr{np}"));
-        let common = [
-            "lda",
-            "-i",
-            corpus.to_str().unwrap(),
-            "-k",
-            "6",
-            "--iterations",
-            "4",
-        ];
-        let mut a: Vec<&str> = common.to_vec();
-        a.extend(["-o", mpi_dir.to_str().unwrap()]);
-        let out = mpirun(np, &a, &one_thread);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ranks = np.to_string();
-        let mut b: Vec<&str> = common.to_vec();
-        b.extend(["--ranks", &ranks, "-o", thr_dir.to_str().unwrap()]);
-        let out = std::process::Command::new(gasket_tests::gasket_bin())
-            .args(&b)
-            .envs(one_thread)
-            .env("GASKET_LOG", "warn")
-            .output()
-            .expect("running gasket");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out_dir = |side: &str| dir.path().join(format!("{side}{np}"));
+        run_on_mpi_and_thread_ranks(np, &common, |side| {
+            vec!["-o".into(), out_dir(side).to_str().unwrap().into()]
+        });
         for file in ["model.txt", "doc_topics.tsv"] {
             let (m, t) = (
-                std::fs::read_to_string(mpi_dir.join(file)).unwrap(),
-                std::fs::read_to_string(thr_dir.join(file)).unwrap(),
+                std::fs::read_to_string(out_dir("mpi").join(file)).unwrap(),
+                std::fs::read_to_string(out_dir("thr").join(file)).unwrap(),
             );
             assert!(
                 m == t,
@@ -420,6 +399,38 @@ fn lda_on_mpi_ranks_equals_thread_ranks() {
             );
         }
     }
+}
+
+/// Runs `gasket common...` under `mpirun -np np` and as `--ranks np` thread ranks, with
+/// one thread per pool on both sides (Open MPI may bind each process to one core), each
+/// side adding the arguments `extra("mpi")` or `extra("thr")` (its own output files).
+fn run_on_mpi_and_thread_ranks(np: usize, common: &[&str], extra: impl Fn(&str) -> Vec<String>) {
+    let one_thread = [("RAYON_NUM_THREADS", "1")];
+    let mpi_extra = extra("mpi");
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend(mpi_extra.iter().map(String::as_str));
+    let out = mpirun(np, &a, &one_thread);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ranks = np.to_string();
+    let thr_extra = extra("thr");
+    let mut b: Vec<&str> = common.to_vec();
+    b.extend(["--ranks", &ranks]);
+    b.extend(thr_extra.iter().map(String::as_str));
+    let out = std::process::Command::new(gasket_tests::gasket_bin())
+        .args(&b)
+        .envs(one_thread)
+        .env("GASKET_LOG", "warn")
+        .output()
+        .expect("running gasket");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// BSP data-parallel MLP training: `mpirun -np N` saves the same model as N thread ranks
@@ -441,46 +452,25 @@ fn mlp_on_mpi_ranks_equals_thread_ranks() {
         text += &format!("{class},{}\n", x.join(","));
     }
     std::fs::write(&csv, text).unwrap();
-    let one_thread = [("RAYON_NUM_THREADS", "1")];
+    let common = [
+        "mlp",
+        "--data",
+        csv.to_str().unwrap(),
+        "--layers",
+        "5,12,3",
+        "--epochs",
+        "2",
+        "--batch",
+        "24",
+    ];
     for np in [2, 4] {
-        let saved = |name: &str| dir.path().join(format!("{name}{np}.json"));
-        let common = [
-            "mlp",
-            "--data",
-            csv.to_str().unwrap(),
-            "--layers",
-            "5,12,3",
-            "--epochs",
-            "2",
-            "--batch",
-            "24",
-        ];
-        let (mpi_model, thr_model) = (saved("mpi"), saved("thr"));
-        let mut a: Vec<&str> = common.to_vec();
-        a.extend(["--save", mpi_model.to_str().unwrap()]);
-        let out = mpirun(np, &a, &one_thread);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ranks = np.to_string();
-        let mut b: Vec<&str> = common.to_vec();
-        b.extend(["--ranks", &ranks, "--save", thr_model.to_str().unwrap()]);
-        let out = std::process::Command::new(gasket_tests::gasket_bin())
-            .args(&b)
-            .envs(one_thread)
-            .env("GASKET_LOG", "warn")
-            .output()
-            .expect("running gasket");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let saved = |side: &str| dir.path().join(format!("{side}{np}.json"));
+        run_on_mpi_and_thread_ranks(np, &common, |side| {
+            vec!["--save".into(), saved(side).to_str().unwrap().into()]
+        });
         let (m, t) = (
-            std::fs::read(&mpi_model).unwrap(),
-            std::fs::read(&thr_model).unwrap(),
+            std::fs::read(saved("mpi")).unwrap(),
+            std::fs::read(saved("thr")).unwrap(),
         );
         assert!(
             m == t,

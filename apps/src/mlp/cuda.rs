@@ -16,7 +16,7 @@ use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
-use gasket_engine::param::UpdateRule;
+use gasket_engine::param::{UpdateRule, adam_bias_corrections};
 
 use super::kernels::Kernels;
 use super::net::Activation;
@@ -400,15 +400,8 @@ impl Kernels for CudaKernels {
                 eps,
             } => {
                 state.steps += 1;
-                let t = state.steps as i32;
-                (
-                    4,
-                    lr / (1.0 - beta1.powi(t)),
-                    beta1,
-                    beta2,
-                    1.0 - beta2.powi(t),
-                    eps,
-                )
+                let (correct1, correct2) = adam_bias_corrections(beta1, beta2, state.steps);
+                (4, lr / correct1, beta1, beta2, correct2, eps)
             }
         };
         let n = int(len)?;

@@ -68,7 +68,7 @@ use std::time::Duration;
 pub use self::exchange::TableComm;
 pub use self::metrics::TableMetrics;
 pub use self::row::{Row, RowShape};
-pub use self::rule::RuleState;
+pub use self::rule::{RuleState, adam_bias_corrections};
 pub use self::spec::{Consistency, Init, TableId, TableSpec, UpdateRule};
 
 use self::client::ClientShared;

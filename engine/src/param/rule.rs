@@ -26,6 +26,12 @@ pub struct RuleState {
     steps: u32,
 }
 
+/// Adam's bias corrections `(1 - beta1^t, 1 - beta2^t)` at step `t` (1-based).
+pub fn adam_bias_corrections(beta1: f32, beta2: f32, t: u32) -> (f32, f32) {
+    let t = t.min(i32::MAX as u32) as i32;
+    (1.0 - beta1.powi(t), 1.0 - beta2.powi(t))
+}
+
 impl UpdateRule {
     /// Whether the server sums a clock's updates of a row and takes one step with the sum
     /// (momentum and Adam) instead of one step per update.
@@ -89,9 +95,7 @@ impl UpdateRule {
                 grow(&mut state.first);
                 grow(&mut state.second);
                 state.steps += 1;
-                let t = state.steps as i32;
-                let correct1 = 1.0 - beta1.powi(t);
-                let correct2 = 1.0 - beta2.powi(t);
+                let (correct1, correct2) = adam_bias_corrections(beta1, beta2, state.steps);
                 let step = lr / correct1;
                 let moments = state.first.iter_mut().zip(&mut state.second);
                 for ((w, &g), (m, v)) in values.iter_mut().zip(delta).zip(moments) {
