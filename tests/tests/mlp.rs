@@ -67,7 +67,7 @@ const ADAM: UpdateRule = UpdateRule::Adam {
 };
 
 #[test]
-fn a_separable_problem_is_learnt_perfectly_on_1_2_and_4_ranks() {
+fn a_separable_problem_is_learnt_perfectly_on_1_2_and_4_ranks_and_under_ssp() {
     let split = Split {
         train: blobs(400, 4, 8, 0),
         test: blobs(100, 4, 8, 10_000),
@@ -78,6 +78,16 @@ fn a_separable_problem_is_learnt_perfectly_on_1_2_and_4_ranks() {
         let last = report.epochs.last().unwrap();
         assert_eq!(last.test_accuracy, 1.0, "{ranks} ranks: {last:?}");
         assert!(last.train_loss < report.epochs[0].train_loss);
+    }
+    // Stale-synchronous and asynchronous tables learn it too.
+    for consistency in [Consistency::Ssp(2), Consistency::Async] {
+        let s = TrainSettings {
+            consistency,
+            ..settings(ADAM, 15, 20)
+        };
+        let report = train_on(2, &net, &split, &s);
+        let last = report.epochs.last().unwrap();
+        assert_eq!(last.test_accuracy, 1.0, "{consistency}: {last:?}");
     }
 }
 
