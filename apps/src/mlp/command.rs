@@ -280,11 +280,10 @@ pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
             Selected::Cuda(k) => train::train(k, &net, &split, &settings, comm),
         }
     })?;
-    let ranks = reports.len().max(1);
     let Some(report) = reports.into_iter().flatten().next() else {
         return Ok(());
     };
-    finish(args, &net, &report, &selected, ranks)
+    finish(args, &net, &report, &selected)
 }
 
 fn evaluate<K: Kernels>(
@@ -313,13 +312,8 @@ fn evaluate<K: Kernels>(
     Ok(())
 }
 
-fn finish(
-    args: &MlpArgs,
-    net: &Net,
-    report: &TrainReport,
-    selected: &Selected,
-    ranks: usize,
-) -> Result<()> {
+fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected) -> Result<()> {
+    let ranks = report.ranks;
     let last = report.epochs.last().expect("at least one epoch");
     let mean_rate = report
         .epochs

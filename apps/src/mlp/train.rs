@@ -64,6 +64,8 @@ pub struct TrainReport {
     pub epochs: Vec<EpochPoint>,
     /// The final parameters, as [`Net::blocks`].
     pub blocks: Vec<Vec<f32>>,
+    /// Ranks that trained (threads or MPI processes).
+    pub ranks: usize,
 }
 
 /// Sums `(loss, correct, count)` of `indices` (in chunks the model takes).
@@ -202,7 +204,11 @@ pub fn train<K: Kernels>(
         )?;
         let epochs = train_rank(kernels, &mut model, &mut store, data, settings, comm)?;
         let blocks = model.to_host(kernels, false)?;
-        return Ok(Some(TrainReport { epochs, blocks }));
+        return Ok(Some(TrainReport {
+            epochs,
+            blocks,
+            ranks: 1,
+        }));
     }
     let as_engine = |e: crate::AppError| match e {
         crate::AppError::Engine(e) => e,
@@ -232,5 +238,6 @@ pub fn train<K: Kernels>(
     Ok(Some(TrainReport {
         epochs: finished.value,
         blocks,
+        ranks: comm.size(),
     }))
 }
