@@ -13,7 +13,7 @@ use gasket_apps::mlp::net::{Activation, Net};
 use gasket_apps::mlp::store::{initial_blocks, table_specs};
 use gasket_apps::mlp::train::{TrainReport, TrainSettings, train};
 use gasket_engine::ThreadComm;
-use gasket_engine::param::{Consistency, UpdateRule};
+use gasket_engine::param::{Consistency, LrSchedule, UpdateRule};
 use gasket_tests::gasket;
 
 const FASHION: &str = "/usr/share/datasets/fashion-mnist";
@@ -41,6 +41,7 @@ fn settings(rule: UpdateRule, epochs: usize, batch: usize) -> TrainSettings {
         epochs,
         batch,
         rule,
+        schedule: LrSchedule::Constant,
         consistency: Consistency::Bsp,
         seed: 5,
         progress: false,
@@ -106,10 +107,19 @@ fn bsp_on_several_ranks_follows_one_rank_on_the_same_global_batch() {
         lr: 0.05,
         momentum: 0.9,
     };
-    for rule in [momentum, ADAM] {
-        let one = train_on(1, &net, &split, &settings(rule, 2, 32));
+    let cosine = LrSchedule::Cosine { clocks: 14 };
+    for (rule, schedule) in [
+        (momentum, LrSchedule::Constant),
+        (ADAM, LrSchedule::Constant),
+        (ADAM, cosine),
+    ] {
+        let s = TrainSettings {
+            schedule,
+            ..settings(rule, 2, 32)
+        };
+        let one = train_on(1, &net, &split, &s);
         for ranks in [2, 4] {
-            let many = train_on(ranks, &net, &split, &settings(rule, 2, 32));
+            let many = train_on(ranks, &net, &split, &s);
             for (b, (x, y)) in one.blocks.iter().zip(&many.blocks).enumerate() {
                 assert_eq!(x.len(), y.len());
                 let worst = x
@@ -123,7 +133,7 @@ fn bsp_on_several_ranks_follows_one_rank_on_the_same_global_batch() {
                 );
             }
             // The parameters moved: the comparison is not between two initial states.
-            let specs = table_specs(&net, rule, Consistency::Bsp, 5);
+            let specs = table_specs(&net, (rule, schedule), Consistency::Bsp, 5);
             let initial = initial_blocks(&net, &specs);
             let moved = initial[0]
                 .iter()

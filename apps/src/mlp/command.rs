@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use gasket_engine::Backend;
-use gasket_engine::param::UpdateRule;
+use gasket_engine::param::{LrSchedule, UpdateRule};
 
 use super::data::{self, Split};
 use super::device::{DeviceChoice, Selected, select};
@@ -27,6 +27,15 @@ pub enum Optimizer {
     Sgd,
     /// Adam.
     Adam,
+}
+
+/// `--lr-schedule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schedule {
+    /// The same learning rate for every step.
+    Constant,
+    /// Cosine annealing from `--lr` to 0 over the run's steps.
+    Cosine,
 }
 
 /// Options of `gasket mlp`.
@@ -58,6 +67,10 @@ pub struct MlpArgs {
     /// The optimizer.
     #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
     pub optimizer: Optimizer,
+    /// How the learning rate changes over the run (cosine: from --lr down to 0 at the
+    /// last step, which steadies the final epochs).
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub lr_schedule: Schedule,
     /// Momentum of sgd.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f32,
@@ -269,6 +282,12 @@ pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
         epochs: args.epochs,
         batch: args.batch,
         rule: args.rule()?,
+        schedule: match args.lr_schedule {
+            Schedule::Constant => LrSchedule::Constant,
+            Schedule::Cosine => LrSchedule::Cosine {
+                clocks: (args.epochs * split.train.len().div_ceil(args.batch)) as u64,
+            },
+        },
         consistency: args.staleness.consistency(),
         seed: args.seed,
         progress,

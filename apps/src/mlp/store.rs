@@ -14,7 +14,9 @@
 //! Both start from [`initial_blocks`]: Glorot-uniform weights drawn from a hash of
 //! `(row, column, seed)`, so every rank count starts from the same network.
 
-use gasket_engine::param::{Consistency, Init, Row, TableClient, TableSpec, UpdateRule};
+use gasket_engine::param::{
+    Consistency, Init, LrSchedule, Row, TableClient, TableSpec, UpdateRule,
+};
 
 use super::kernels::Kernels;
 use super::model::Model;
@@ -27,7 +29,7 @@ pub const CHUNK: usize = 4096;
 /// The table of every parameter block (see the module docs).
 pub fn table_specs(
     net: &Net,
-    rule: UpdateRule,
+    (rule, schedule): (UpdateRule, LrSchedule),
     consistency: Consistency,
     seed: u64,
 ) -> Vec<TableSpec> {
@@ -46,6 +48,7 @@ pub fn table_specs(
             TableSpec::dense(block.name.clone(), block.len().min(CHUNK))
                 .init(init)
                 .update(rule)
+                .schedule(schedule)
                 .consistency(consistency)
                 .eager(true)
         })
@@ -71,7 +74,8 @@ pub fn initial_blocks(net: &Net, specs: &[TableSpec]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Keeps a model's parameters current across steps.
+/// Keeps a model's parameters current across steps. Every [`push`](Self::push) is one
+/// step (a clock of the tables), which the learning-rate schedule counts.
 pub trait ParamStore<K: Kernels> {
     /// Makes the model's parameters those of the next step.
     ///
@@ -91,7 +95,10 @@ pub trait ParamStore<K: Kernels> {
 /// Parameters and optimizer state on the device (one rank).
 pub struct LocalStore<K: Kernels> {
     rule: UpdateRule,
+    schedule: LrSchedule,
     states: Vec<K::OptState>,
+    /// Steps taken (the clock a table would be at).
+    steps: u64,
 }
 
 impl<K: Kernels> LocalStore<K> {
@@ -103,7 +110,7 @@ impl<K: Kernels> LocalStore<K> {
     pub fn new(
         kernels: &K,
         model: &mut Model<K>,
-        rule: UpdateRule,
+        (rule, schedule): (UpdateRule, LrSchedule),
         initial: &[Vec<f32>],
     ) -> Result<Self> {
         model.set_params(kernels, initial)?;
@@ -113,7 +120,12 @@ impl<K: Kernels> LocalStore<K> {
             .iter()
             .map(|b| kernels.optimizer_state(b.len()))
             .collect::<Result<_>>()?;
-        Ok(LocalStore { rule, states })
+        Ok(LocalStore {
+            rule,
+            schedule,
+            states,
+            steps: 0,
+        })
     }
 }
 
@@ -123,13 +135,15 @@ impl<K: Kernels> ParamStore<K> for LocalStore<K> {
     }
 
     fn push(&mut self, kernels: &K, model: &mut Model<K>, rows: usize) -> Result<()> {
+        let rule = self.rule.with_lr_factor(self.schedule.factor(self.steps));
+        self.steps += 1;
         if rows == 0 {
             return Ok(());
         }
         let lens: Vec<usize> = model.net().blocks.iter().map(|b| b.len()).collect();
         for (b, len) in lens.into_iter().enumerate() {
             let (params, grads) = (&mut model.params[b], &model.grads[b]);
-            kernels.optimizer_step(self.rule, len, params, grads, &mut self.states[b])?;
+            kernels.optimizer_step(rule, len, params, grads, &mut self.states[b])?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use gasket_engine::comm::{Comm, ReduceOp};
-use gasket_engine::param::{self, Consistency, ParamConfig, UpdateRule};
+use gasket_engine::param::{self, Consistency, LrSchedule, ParamConfig, UpdateRule};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
@@ -30,6 +30,8 @@ pub struct TrainSettings {
     pub batch: usize,
     /// The optimizer (also the tables' server rule).
     pub rule: UpdateRule,
+    /// The learning rate's schedule over the run's steps.
+    pub schedule: LrSchedule,
     /// Consistency of the tables when there is more than one rank.
     pub consistency: Consistency,
     /// Seed of the initial weights and the shuffles.
@@ -192,14 +194,19 @@ pub fn train<K: Kernels>(
     settings: &TrainSettings,
     comm: &dyn Comm,
 ) -> Result<Option<TrainReport>> {
-    let specs = table_specs(net, settings.rule, settings.consistency, settings.seed);
+    let specs = table_specs(
+        net,
+        (settings.rule, settings.schedule),
+        settings.consistency,
+        settings.seed,
+    );
     let capacity = settings.batch.div_ceil(comm.size()).max(1024);
     if comm.size() == 1 {
         let mut model = Model::new(kernels, net.clone(), capacity)?;
         let mut store = LocalStore::new(
             kernels,
             &mut model,
-            settings.rule,
+            (settings.rule, settings.schedule),
             &initial_blocks(net, &specs),
         )?;
         let epochs = train_rank(kernels, &mut model, &mut store, data, settings, comm)?;

@@ -69,7 +69,7 @@ pub use self::exchange::TableComm;
 pub use self::metrics::TableMetrics;
 pub use self::row::{Row, RowShape};
 pub use self::rule::{RuleState, adam_bias_corrections};
-pub use self::spec::{Consistency, Init, TableId, TableSpec, UpdateRule};
+pub use self::spec::{Consistency, Init, LrSchedule, TableId, TableSpec, UpdateRule};
 
 use self::client::ClientShared;
 use self::exchange::{BodyStatus, MuxShared, run_exchange};

@@ -39,6 +39,36 @@ impl UpdateRule {
         matches!(self, UpdateRule::Momentum { .. } | UpdateRule::Adam { .. })
     }
 
+    /// The rule with its learning rate multiplied by `factor` (`Add` has none).
+    pub fn with_lr_factor(self, factor: f32) -> UpdateRule {
+        if factor == 1.0 {
+            return self;
+        }
+        match self {
+            UpdateRule::Add => UpdateRule::Add,
+            UpdateRule::Sgd { lr } => UpdateRule::Sgd { lr: lr * factor },
+            UpdateRule::Adagrad { lr, eps } => UpdateRule::Adagrad {
+                lr: lr * factor,
+                eps,
+            },
+            UpdateRule::Momentum { lr, momentum } => UpdateRule::Momentum {
+                lr: lr * factor,
+                momentum,
+            },
+            UpdateRule::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => UpdateRule::Adam {
+                lr: lr * factor,
+                beta1,
+                beta2,
+                eps,
+            },
+        }
+    }
+
     /// Whether the rule keeps state per row.
     pub fn is_stateful(self) -> bool {
         !matches!(self, UpdateRule::Add | UpdateRule::Sgd { .. })
@@ -148,6 +178,23 @@ mod tests {
         for (w, want) in w.iter().zip([0.9, 1.1, 0.9]) {
             assert!((w - want).abs() < 1e-5, "{w} vs {want}");
         }
+    }
+
+    #[test]
+    fn the_cosine_schedule_anneals_the_learning_rate_to_zero() {
+        use super::super::spec::LrSchedule;
+        let cosine = LrSchedule::Cosine { clocks: 10 };
+        assert_eq!(cosine.factor(0), 1.0);
+        assert!((cosine.factor(5) - 0.5).abs() < 1e-6);
+        assert!(cosine.factor(10).abs() < 1e-6 && cosine.factor(99).abs() < 1e-6);
+        assert_eq!(LrSchedule::Constant.factor(7), 1.0);
+        let rule = UpdateRule::Adam {
+            lr: 0.5,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-8,
+        };
+        assert!(matches!(rule.with_lr_factor(0.5), UpdateRule::Adam { lr, .. } if lr == 0.25));
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Server {
                         .or_insert_with(|| vec![Vec::new(); ranks])[from]
                         .push((key, delta));
                 } else {
-                    self.apply(key, &delta);
+                    self.apply(key, &delta, clock);
                 }
             }
             Record::Clock { completed } => {
@@ -139,12 +139,12 @@ impl Server {
                             }
                         }
                     } else {
-                        self.apply(key, &delta);
+                        self.apply(key, &delta, clock);
                     }
                 }
             }
             for (key, delta) in summed {
-                self.apply(key, &delta);
+                self.apply(key, &delta, clock);
             }
         }
         self.stamp = stamp;
@@ -205,10 +205,12 @@ impl Server {
         })
     }
 
-    fn apply(&mut self, key: Key, delta: &Row) {
+    /// Folds `delta`, an update of worker clock `clock`, into its row.
+    fn apply(&mut self, key: Key, delta: &Row, clock: u64) {
         self.counters.updates_applied += 1;
         let spec = &self.specs[key.0 as usize];
-        let (rule, eager) = (spec.update, spec.eager);
+        let rule = spec.update.with_lr_factor(spec.schedule.factor(clock));
+        let eager = spec.eager;
         let row = self.row(key);
         match (&mut row.values, delta) {
             (Row::Dense(values), Row::Dense(delta)) if rule.is_stateful() => {

@@ -89,6 +89,32 @@ pub enum UpdateRule {
     },
 }
 
+/// How the learning rate of an optimizer rule changes with the clock of the update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LrSchedule {
+    /// The rule's learning rate throughout.
+    Constant,
+    /// Cosine annealing (Loshchilov and Hutter 2017) from the rule's rate at clock 0 to 0
+    /// at clock `clocks`: `lr (1 + cos(pi c / clocks)) / 2`, then 0.
+    Cosine {
+        /// Clocks of the whole run.
+        clocks: u64,
+    },
+}
+
+impl LrSchedule {
+    /// The factor on the learning rate of an update of clock `clock`.
+    pub fn factor(self, clock: u64) -> f32 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine { clocks } => {
+                let progress = (clock as f64 / clocks.max(1) as f64).min(1.0);
+                (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32
+            }
+        }
+    }
+}
+
 /// A row's value before any update.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
@@ -120,6 +146,8 @@ pub struct TableSpec {
     /// Eager push (ESSP): whenever every worker has finished a clock, the server sends the
     /// rows a worker has read before to that worker, so later reads hit the cache.
     pub eager: bool,
+    /// The learning-rate schedule of an optimizer rule, by the clock of the update.
+    pub schedule: LrSchedule,
 }
 
 impl TableSpec {
@@ -132,6 +160,7 @@ impl TableSpec {
             update: UpdateRule::Add,
             init: Init::Zeros,
             eager: false,
+            schedule: LrSchedule::Constant,
         }
     }
 
@@ -158,6 +187,12 @@ impl TableSpec {
     /// Sets the initial values.
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
         self
     }
 
