@@ -3,7 +3,8 @@
 //! cross-entropy and the optimizer step. All libraries are loaded at run time (cudarc's
 //! dynamic loading), so [`CudaKernels::new`] reports a missing driver, GPU, cuBLAS or
 //! NVRTC as an error the caller turns into a CPU fallback; a panic inside the bindings
-//! while opening is caught and reported the same way.
+//! while opening (a library of another CUDA major version lacks a symbol of the CUDA 12
+//! API the bindings are built for) is caught and reported the same way.
 //!
 //! Row-major products map onto column-major cuBLAS as `C^T = op(B)^T op(A)^T`. Every
 //! launch goes to one stream, so kernels run in order and a download waits for them.
@@ -151,7 +152,13 @@ impl CudaKernels {
     ///
     /// No driver library, no GPU, no cuBLAS or NVRTC, or a failed compile or load.
     pub fn new(ordinal: usize) -> std::result::Result<CudaKernels, String> {
-        match std::panic::catch_unwind(|| Self::open(ordinal)) {
+        // The bindings panic when a library lacks a symbol of the CUDA 12 API (another
+        // major version): report it as the reason, without the panic message on stderr.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let opened = std::panic::catch_unwind(|| Self::open(ordinal));
+        std::panic::set_hook(hook);
+        match opened {
             Ok(result) => result,
             Err(panic) => {
                 let why = panic
@@ -159,31 +166,33 @@ impl CudaKernels {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "the CUDA bindings panicked".into());
-                Err(why)
+                Err(format!(
+                    "a CUDA library of another version ({why}); the backend needs CUDA 12"
+                ))
             }
         }
     }
 
     fn open(ordinal: usize) -> std::result::Result<CudaKernels, String> {
-        // SAFETY: these only try to dlopen the libraries.
-        let present = unsafe {
-            [
-                (
-                    cudarc::driver::sys::is_culib_present(),
-                    "the CUDA driver (libcuda.so)",
-                ),
-                (
-                    cudarc::cublas::sys::is_culib_present(),
-                    "cuBLAS (libcublas.so)",
-                ),
-                (
-                    cudarc::nvrtc::sys::is_culib_present(),
-                    "NVRTC (libnvrtc.so)",
-                ),
-            ]
-        };
-        if let Some((_, missing)) = present.iter().find(|(found, _)| !found) {
-            return Err(format!("{missing} was not found"));
+        // SAFETY: these only try to load the libraries, one after the other.
+        let checks: [(unsafe fn() -> bool, &str); 3] = [
+            (
+                cudarc::driver::sys::is_culib_present,
+                "the CUDA driver (libcuda.so)",
+            ),
+            (
+                cudarc::cublas::sys::is_culib_present,
+                "cuBLAS (libcublas.so.12)",
+            ),
+            (
+                cudarc::nvrtc::sys::is_culib_present,
+                "NVRTC (libnvrtc.so.12)",
+            ),
+        ];
+        for (present, library) in checks {
+            if !unsafe { present() } {
+                return Err(format!("{library} was not found"));
+            }
         }
         let count = CudaContext::device_count().map_err(|e| format!("no CUDA device: {e:?}"))?;
         if ordinal >= count.max(0) as usize {
