@@ -102,6 +102,9 @@ extern "C" __global__ void optimizer_step(float* w, const float* g, float* s1, f
 }
 "#;
 
+/// Whether a CUDA library can be loaded.
+type LibraryCheck = unsafe fn() -> bool;
+
 struct Functions {
     bias_activation: CudaFunction,
     activation_backward: CudaFunction,
@@ -175,7 +178,7 @@ impl CudaKernels {
 
     fn open(ordinal: usize) -> std::result::Result<CudaKernels, String> {
         // SAFETY: these only try to load the libraries, one after the other.
-        let checks: [(unsafe fn() -> bool, &str); 3] = [
+        let checks: [(LibraryCheck, &str); 3] = [
             (
                 cudarc::driver::sys::is_culib_present,
                 "the CUDA driver (libcuda.so)",
