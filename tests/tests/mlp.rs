@@ -353,7 +353,7 @@ fn one_epoch_of_fashion_mnist_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
     let accuracy: f64 = stdout
-        .split("test accuracy ")
+        .split("accuracy ")
         .nth(1)
         .and_then(|s| s.split('%').next())
         .and_then(|s| s.parse().ok())

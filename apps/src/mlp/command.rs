@@ -343,15 +343,18 @@ fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected) 
     let write = |e: std::io::Error| AppError::Config(format!("cannot print: {e}"));
     writeln!(
         std::io::stdout().lock(),
-        "mlp: {} epochs in {:.2}s on {} ({} rank{}, {}): test accuracy {:.2}%, test loss {:.4}, train loss {:.4}, {:.0} samples/s",
+        "mlp: {} epochs in {:.2}s on {} ({} rank{}, {}): {}, train loss {:.4}, {:.0} samples/s",
         report.epochs.len(),
         last.seconds,
         selected.describe(),
         ranks,
         if ranks == 1 { "" } else { "s" },
-        if ranks == 1 { "parameters on the device".to_string() } else { args.staleness.label() },
-        100.0 * last.test_accuracy,
-        last.test_loss,
+        if ranks == 1 {
+            "parameters on the device".to_string()
+        } else {
+            args.staleness.label()
+        },
+        last.test_summary(),
         last.train_loss,
         mean_rate
     )

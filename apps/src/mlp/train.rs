@@ -51,12 +51,28 @@ pub struct EpochPoint {
     pub train_loss: f64,
     /// Accuracy over the epoch's batches, as they were trained.
     pub train_accuracy: f64,
-    /// Mean test loss after the epoch.
+    /// Mean test loss after the epoch (NaN without test examples).
     pub test_loss: f64,
-    /// Test accuracy after the epoch.
+    /// Test accuracy after the epoch (NaN without test examples).
     pub test_accuracy: f64,
     /// Training examples per second in this epoch.
     pub samples_per_second: f64,
+}
+
+impl EpochPoint {
+    /// `test loss L accuracy A%`, or `no test examples` (then both are NaN, and `null`
+    /// in JSON).
+    pub fn test_summary(&self) -> String {
+        if self.test_loss.is_nan() {
+            "no test examples".into()
+        } else {
+            format!(
+                "test loss {:.4} accuracy {:.2}%",
+                self.test_loss,
+                100.0 * self.test_accuracy
+            )
+        }
+    }
 }
 
 /// What a training run leaves on rank 0.
@@ -161,18 +177,17 @@ pub fn train_rank<K: Kernels>(
             seconds: trained,
             train_loss: sums[0] / sums[2].max(1.0),
             train_accuracy: sums[1] / sums[2].max(1.0),
-            test_loss: sums[3] / sums[5].max(1.0),
-            test_accuracy: sums[4] / sums[5].max(1.0),
+            test_loss: sums[3] / sums[5],
+            test_accuracy: sums[4] / sums[5],
             samples_per_second: n as f64 / seconds,
         };
         if rank == 0 {
             tracing::info!(
-                "epoch {epoch}/{}: train loss {:.4} accuracy {:.2}%, test loss {:.4} accuracy {:.2}%, {:.0} samples/s",
+                "epoch {epoch}/{}: train loss {:.4} accuracy {:.2}%, {}, {:.0} samples/s",
                 settings.epochs,
                 point.train_loss,
                 100.0 * point.train_accuracy,
-                point.test_loss,
-                100.0 * point.test_accuracy,
+                point.test_summary(),
                 point.samples_per_second
             );
         }
