@@ -104,6 +104,27 @@ impl<T: Wire> Wire for Vec<T> {
     }
 }
 
+/// Encodes `values` exactly as `Vec<f32>::encode` does (length, then little-endian
+/// values), in one bulk pass: dense parameter rows are the bulk of parameter-table
+/// traffic.
+pub fn encode_f32s(values: &[f32], out: &mut Vec<u8>) {
+    (values.len() as u64).encode(out);
+    let start = out.len();
+    out.resize(start + 4 * values.len(), 0);
+    for (bytes, x) in out[start..].chunks_exact_mut(4).zip(values) {
+        bytes.copy_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Decodes what [`encode_f32s`] (or `Vec<f32>::encode`) wrote, in one bulk pass.
+pub fn decode_f32s(input: &mut &[u8]) -> Vec<f32> {
+    let len = u64::decode(input) as usize;
+    take(input, 4 * len)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
 impl<T: Wire, const N: usize> Wire for [T; N] {
     fn encode(&self, out: &mut Vec<u8>) {
         for item in self {
@@ -169,6 +190,18 @@ mod tests {
         v.encode(&mut buf);
         let mut input = buf.as_slice();
         assert_eq!(<(u64, f64, Vec<u32>, Option<bool>)>::decode(&mut input), v);
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn bulk_f32s_match_the_element_codec() {
+        let v = vec![1.5f32, -0.0, f32::MAX, 3e-40];
+        let (mut bulk, mut each) = (Vec::new(), Vec::new());
+        encode_f32s(&v, &mut bulk);
+        v.encode(&mut each);
+        assert_eq!(bulk, each);
+        let mut input = each.as_slice();
+        assert_eq!(decode_f32s(&mut input), v);
         assert!(input.is_empty());
     }
 

@@ -136,7 +136,7 @@ impl Wire for Row {
         match self {
             Row::Dense(v) => {
                 out.push(0);
-                v.encode(out);
+                crate::wire::encode_f32s(v, out);
             }
             Row::Sparse(v) => {
                 out.push(1);
@@ -147,7 +147,7 @@ impl Wire for Row {
 
     fn decode(input: &mut &[u8]) -> Self {
         if u8::decode(input) == 0 {
-            Row::Dense(Vec::decode(input))
+            Row::Dense(crate::wire::decode_f32s(input))
         } else {
             Row::Sparse(Vec::decode(input))
         }
