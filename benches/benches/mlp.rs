@@ -9,7 +9,7 @@ use gasket_apps::mlp::kernels::CpuKernels;
 use gasket_apps::mlp::model::Model;
 use gasket_apps::mlp::net::{Activation, Net};
 use gasket_apps::mlp::store::{LocalStore, ParamStore, initial_blocks, table_specs};
-use gasket_engine::param::{Consistency, UpdateRule};
+use gasket_engine::param::{Consistency, LrSchedule, UpdateRule};
 
 const BATCH: usize = 128;
 
@@ -21,7 +21,8 @@ fn training_step(c: &mut Criterion) {
         beta2: 0.999,
         eps: 1e-8,
     };
-    let specs = table_specs(&net, rule, Consistency::Bsp, 1);
+    let plan = (rule, LrSchedule::Constant);
+    let specs = table_specs(&net, plan, Consistency::Bsp, 1);
     let features: Vec<f32> = (0..BATCH * 784).map(|i| (i % 255) as f32 / 255.0).collect();
     let labels: Vec<f32> = (0..BATCH).map(|i| (i % 10) as f32).collect();
     let mut group = c.benchmark_group("mlp_step_784_256_128_10_batch128");
@@ -34,7 +35,7 @@ fn training_step(c: &mut Criterion) {
         let cpu = pool.install(CpuKernels::new);
         let mut model = Model::new(&cpu, net.clone(), BATCH).unwrap();
         let mut store =
-            LocalStore::new(&cpu, &mut model, rule, &initial_blocks(&net, &specs)).unwrap();
+            LocalStore::new(&cpu, &mut model, plan, &initial_blocks(&net, &specs)).unwrap();
         group.bench_function(BenchmarkId::new("cpu", threads), |b| {
             b.iter(|| {
                 pool.install(|| {

@@ -148,7 +148,7 @@ fn bsp_on_several_ranks_follows_one_rank_on_the_same_global_batch() {
 #[test]
 fn a_gpu_request_without_a_gpu_falls_back_and_require_gpu_refuses() {
     // This machine's test runs have no usable GPU (CI); with one, the request succeeds.
-    let Ok(selected) = select(DeviceChoice::Cuda, 0, false) else {
+    let Ok(selected) = select(DeviceChoice::Cuda, None, false) else {
         panic!("the fallback never fails");
     };
     if selected.is_gpu() {
@@ -156,7 +156,9 @@ fn a_gpu_request_without_a_gpu_falls_back_and_require_gpu_refuses() {
         return;
     }
     assert!(selected.describe().starts_with("cpu"));
-    let err = select(DeviceChoice::Cuda, 0, true).unwrap_err().to_string();
+    let err = select(DeviceChoice::Cuda, Some(0), true)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--require-gpu: no usable GPU"), "{err}");
     if cfg!(feature = "cuda") {
         assert!(err.contains("not found") || err.contains("CUDA"), "{err}");

@@ -89,9 +89,10 @@ pub struct MlpArgs {
     /// With `--device cuda`: fail (exit 2) instead of falling back to the CPU.
     #[arg(long)]
     pub require_gpu: bool,
-    /// The GPU to use.
-    #[arg(long, default_value_t = 0)]
-    pub gpu: usize,
+    /// The GPU to use (default: the rank's index on its node under mpirun or srun, modulo
+    /// the GPUs present, so ranks on a multi-GPU node take one each).
+    #[arg(long)]
+    pub gpu: Option<usize>,
     /// Thread ranks (under mpirun each process is one rank instead); each takes a share
     /// of every batch.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]

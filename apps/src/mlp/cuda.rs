@@ -148,13 +148,14 @@ fn int(n: usize) -> Result<i32> {
 }
 
 impl CudaKernels {
-    /// Opens GPU `ordinal`, cuBLAS and the NVRTC-compiled kernels; `Err` says what is
+    /// Opens GPU `ordinal` (`None`: this process's rank on its node, modulo the GPUs
+    /// present), cuBLAS and the NVRTC-compiled kernels; `Err` says what is
     /// missing.
     ///
     /// # Errors
     ///
     /// No driver library, no GPU, no cuBLAS or NVRTC, or a failed compile or load.
-    pub fn new(ordinal: usize) -> std::result::Result<CudaKernels, String> {
+    pub fn new(ordinal: Option<usize>) -> std::result::Result<CudaKernels, String> {
         // The bindings panic when a library lacks a symbol of the CUDA 12 API (another
         // major version): report it as the reason, without the panic message on stderr.
         let hook = std::panic::take_hook();
@@ -176,7 +177,7 @@ impl CudaKernels {
         }
     }
 
-    fn open(ordinal: usize) -> std::result::Result<CudaKernels, String> {
+    fn open(ordinal: Option<usize>) -> std::result::Result<CudaKernels, String> {
         // SAFETY: these only try to load the libraries, one after the other.
         let checks: [(LibraryCheck, &str); 3] = [
             (
@@ -198,7 +199,12 @@ impl CudaKernels {
             }
         }
         let count = CudaContext::device_count().map_err(|e| format!("no CUDA device: {e:?}"))?;
-        if ordinal >= count.max(0) as usize {
+        let count = count.max(0) as usize;
+        if count == 0 {
+            return Err("no CUDA device present".into());
+        }
+        let ordinal = ordinal.unwrap_or_else(|| super::device::local_rank() % count);
+        if ordinal >= count {
             return Err(format!("GPU {ordinal} asked for, {count} present"));
         }
         let ctx =

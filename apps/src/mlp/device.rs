@@ -51,22 +51,37 @@ impl Selected {
 
 /// Why CUDA cannot be used, or the CUDA backend.
 #[cfg(feature = "cuda")]
-fn open_cuda(ordinal: usize) -> std::result::Result<Selected, String> {
+fn open_cuda(ordinal: Option<usize>) -> std::result::Result<Selected, String> {
     super::cuda::CudaKernels::new(ordinal).map(Selected::Cuda)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn open_cuda(_ordinal: usize) -> std::result::Result<Selected, String> {
+fn open_cuda(_ordinal: Option<usize>) -> std::result::Result<Selected, String> {
     Err("this gasket was built without the `cuda` feature (cargo build --features cuda)".into())
 }
 
-/// The backend for `choice` on GPU `ordinal` (see the module docs); the fallback is
+/// This process's index among the ranks on its node, from the variables the MPI
+/// launchers set (Open MPI, MPICH, Slurm); 0 outside a launcher. Several ranks on a node
+/// with several GPUs then take one GPU each.
+pub fn local_rank() -> usize {
+    [
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "MPI_LOCALRANKID",
+        "SLURM_LOCALID",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
+    .unwrap_or(0)
+}
+
+/// The backend for `choice` on GPU `ordinal` (`None`: by [`local_rank`]; see the module
+/// docs); the fallback is
 /// reported with `tracing::warn!`.
 ///
 /// # Errors
 ///
 /// `--device cuda --require-gpu` where CUDA cannot be used.
-pub fn select(choice: DeviceChoice, ordinal: usize, require_gpu: bool) -> Result<Selected> {
+pub fn select(choice: DeviceChoice, ordinal: Option<usize>, require_gpu: bool) -> Result<Selected> {
     match choice {
         DeviceChoice::Cpu => Ok(Selected::Cpu(CpuKernels::new())),
         DeviceChoice::Cuda => match open_cuda(ordinal) {
