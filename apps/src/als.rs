@@ -623,6 +623,7 @@ pub fn run(
     let sync = SyncConfig {
         max_iterations: last + 1,
         log_progress: progress,
+        ..SyncConfig::default()
     };
     let out = run_program(&program, comm, graph, sync, |v| v.data().clone())?;
     let report = program

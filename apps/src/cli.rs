@@ -356,6 +356,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
         Command::Pagerank { common, config } => {
             config.validate()?;
             let asynchronous = common.async_config(progress);
+            config.checkpoint.sync_only(asynchronous.is_some())?;
             if asynchronous.is_some() && config.dangling != pagerank::Dangling::Ignore {
                 return Err(AppError::Config(
                     "asynchronous PageRank (delta PageRank) drops the rank of vertices \
@@ -383,8 +384,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "pagerank", &input, &out)
         }
         Command::Cc { common, config } => {
-            let input = prepare(common)?;
             let asynchronous = common.async_config(progress);
+            config.checkpoint.sync_only(asynchronous.is_some())?;
+            let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| match &asynchronous {
                 Some(cfg) => Ok(run_program_async(
                     &components::Components,
@@ -462,6 +464,9 @@ pub fn execute(cli: &Cli) -> Result<()> {
             finish(common, "triangles", &input, &out)
         }
         Command::Sssp { common, config } => {
+            config
+                .checkpoint
+                .sync_only(common.async_config(progress).is_some())?;
             let input = prepare(common)?;
             let weighted = input.clone().with_edges(sssp::weighted_input);
             let Some(out) = run_app(common, progress, &weighted, |comm, g| {

@@ -21,12 +21,16 @@ pub struct ComponentsConfig {
     /// Stop after this many supersteps.
     #[arg(long = "iterations", default_value_t = MAX_ITERATIONS)]
     pub max_iterations: usize,
+    /// Checkpoints and resuming.
+    #[command(flatten)]
+    pub checkpoint: crate::checkpointing::CheckpointArgs,
 }
 
 impl Default for ComponentsConfig {
     fn default() -> Self {
         ComponentsConfig {
             max_iterations: MAX_ITERATIONS,
+            checkpoint: Default::default(),
         }
     }
 }
@@ -89,6 +93,7 @@ pub fn run(
     let sync = SyncConfig {
         max_iterations: config.max_iterations,
         log_progress: progress,
+        checkpoint: config.checkpoint.settings(1),
     };
     Ok(run_program(&Components, comm, graph, sync, |v| *v.data())?)
 }

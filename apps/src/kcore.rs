@@ -176,6 +176,7 @@ pub fn run(
         SyncConfig {
             max_iterations: config.max_iterations,
             log_progress: progress,
+            ..SyncConfig::default()
         },
         |v| v.data().core,
     )

@@ -168,6 +168,7 @@ pub fn run(
         SyncConfig {
             max_iterations: config.max_iterations,
             log_progress: progress,
+            ..SyncConfig::default()
         },
         |v| v.data().label,
     )

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod als;
+pub mod checkpointing;
 pub mod cli;
 pub mod components;
 mod error;

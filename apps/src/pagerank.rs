@@ -49,6 +49,9 @@ pub struct PageRankConfig {
     /// Treatment of dangling vertices' rank.
     #[arg(long, value_enum, default_value_t = Dangling::Redistribute)]
     pub dangling: Dangling,
+    /// Checkpoints and resuming.
+    #[command(flatten)]
+    pub checkpoint: crate::checkpointing::CheckpointArgs,
 }
 
 impl Default for PageRankConfig {
@@ -58,6 +61,7 @@ impl Default for PageRankConfig {
             tol: TOLERANCE,
             max_iterations: MAX_ITERATIONS,
             dangling: Dangling::Redistribute,
+            checkpoint: Default::default(),
         }
     }
 }
@@ -192,6 +196,7 @@ pub fn run(
     let sync = SyncConfig {
         max_iterations: config.max_iterations,
         log_progress: progress,
+        checkpoint: config.checkpoint.settings(1),
     };
     Ok(run_program(&program, comm, graph, sync, |v| {
         PageRank::rank_of(*v.data(), v.out_degree())

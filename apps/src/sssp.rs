@@ -22,6 +22,9 @@ pub struct SsspConfig {
     /// Stop after this many supersteps.
     #[arg(long = "iterations", default_value_t = MAX_ITERATIONS)]
     pub max_iterations: usize,
+    /// Checkpoints and resuming.
+    #[command(flatten)]
+    pub checkpoint: crate::checkpointing::CheckpointArgs,
 }
 
 impl Default for SsspConfig {
@@ -29,6 +32,7 @@ impl Default for SsspConfig {
         SsspConfig {
             source: None,
             max_iterations: MAX_ITERATIONS,
+            checkpoint: Default::default(),
         }
     }
 }
@@ -117,6 +121,7 @@ pub fn run(
     let sync = SyncConfig {
         max_iterations: config.max_iterations,
         log_progress: progress,
+        checkpoint: config.checkpoint.settings(1),
     };
     Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
 }

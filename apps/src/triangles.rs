@@ -233,6 +233,7 @@ pub fn run(
         SyncConfig {
             max_iterations: SUPERSTEPS,
             log_progress: progress,
+            ..SyncConfig::default()
         },
         |v| match v.data() {
             TriangleVertex::Counted(t) => *t,

@@ -16,6 +16,9 @@ pub enum EngineError {
     /// The graph does not fit the engine's limits or is unusable.
     #[error("graph build failed: {0}")]
     Build(String),
+    /// A checkpoint could not be written or no usable one was found.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

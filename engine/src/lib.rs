@@ -14,6 +14,8 @@
 //! - [`program`]: the [`VertexProgram`] trait (gather / apply / scatter) and its
 //!   [`Context`].
 //! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`].
+//! - [`checkpoint`]: the synchronous engine's checkpoints, keyed by global ids so a run
+//!   resumes on any number of ranks ([`Checkpointing`](checkpoint::Checkpointing)).
 //! - [`param`]: the parameter table (sharded rows, BSP / SSP / async reads) for
 //!   data-parallel learning; vertex programs reach it through [`Context::tables`].
 //! - [`wire`]: the byte codec for everything that crosses ranks.
@@ -68,6 +70,7 @@
 #![warn(missing_docs)]
 
 pub mod async_engine;
+pub mod checkpoint;
 pub mod chromatic;
 pub mod comm;
 pub mod error;

@@ -188,6 +188,22 @@ pub trait VertexProgram: Sync {
     fn after_superstep(&self, _info: &SuperstepInfo<'_>) -> Control {
         Control::Continue
     }
+
+    /// The program's own state across supersteps (what `after_superstep` accumulates,
+    /// identical on every rank), for checkpoints. Default: none.
+    fn save_state(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Takes back what [`VertexProgram::save_state`] returned when a run resumes from a
+    /// checkpoint (before its first superstep). Default: nothing to restore.
+    ///
+    /// # Errors
+    ///
+    /// A message when `state` does not belong to this program or its settings.
+    fn restore_state(&self, _state: &[u8]) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// An owned vertex's identity and degrees (what [`VertexRef`] and [`VertexMut`] deref to).

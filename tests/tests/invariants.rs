@@ -151,6 +151,7 @@ fn run_once<P: VertexProgram>(
         let config = SyncConfig {
             max_iterations: iterations,
             log_progress: false,
+            ..SyncConfig::default()
         };
         let mut engine = SyncEngine::new(p, g, comm, config)?;
         engine.run()?;

@@ -111,6 +111,9 @@ pub struct LdaConfig {
     /// Seed of the initial assignments and of every draw.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Checkpoints and resuming.
+    #[command(flatten)]
+    pub checkpoint: crate::checkpointing::CheckpointArgs,
 }
 
 impl Default for LdaConfig {
@@ -123,6 +126,7 @@ impl Default for LdaConfig {
             sampler: Sampler::Auto,
             mh_steps: DEFAULT_MH_STEPS,
             seed: 1,
+            checkpoint: Default::default(),
         }
     }
 }
@@ -294,6 +298,7 @@ pub fn run(
     let sync = SyncConfig {
         max_iterations: 2 * config.iterations + 2,
         log_progress: false,
+        checkpoint: config.checkpoint.settings(2),
     };
     let out = run_program(&program, comm, graph, sync, |v| v.data().without_proposal())?;
     let tracker = program

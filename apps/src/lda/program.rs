@@ -321,4 +321,65 @@ impl VertexProgram for Lda {
             Control::Continue
         }
     }
+
+    /// The trajectory so far, the last word superstep's totals and the superstep count.
+    fn save_state(&self) -> Vec<u8> {
+        let t = self.tracker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        (self.superstep.load(Ordering::Relaxed) as u64).encode(&mut out);
+        t.word_totals.encode(&mut out);
+        t.word_term.encode(&mut out);
+        t.word_done.elapsed().as_secs_f64().encode(&mut out);
+        t.report.proposed.encode(&mut out);
+        t.report.accepted.encode(&mut out);
+        (t.report.iterations.len() as u64).encode(&mut out);
+        for p in &t.report.iterations {
+            let point = (p.iteration as u64, p.loglik, p.loglik_per_token, p.seconds);
+            (point, p.tokens_per_second).encode(&mut out);
+        }
+        out
+    }
+
+    fn restore_state(&self, state: &[u8]) -> Result<(), String> {
+        let mut input = state;
+        let superstep = u64::decode(&mut input) as usize;
+        let mut t = self.tracker.lock().unwrap_or_else(|e| e.into_inner());
+        t.word_totals = Vec::decode(&mut input);
+        if !t.word_totals.is_empty() && t.word_totals.len() != self.priors.k {
+            return Err(format!(
+                "the checkpoint is of a {}-topic model, this run has {} topics",
+                t.word_totals.len(),
+                self.priors.k
+            ));
+        }
+        t.word_term = f64::decode(&mut input);
+        let since_word_done = f64::decode(&mut input);
+        t.report.proposed = u64::decode(&mut input);
+        t.report.accepted = u64::decode(&mut input);
+        t.report.iterations = (0..u64::decode(&mut input))
+            .map(|_| {
+                let ((iteration, loglik, loglik_per_token, seconds), tokens_per_second) =
+                    <((u64, f64, f64, f64), f64)>::decode(&mut input);
+                IterationPoint {
+                    iteration: iteration as usize,
+                    loglik,
+                    loglik_per_token,
+                    seconds,
+                    tokens_per_second,
+                }
+            })
+            .collect();
+        // Times continue from the checkpoint's, as if the run had not stopped.
+        let now = Instant::now();
+        let back = |seconds: f64| {
+            now.checked_sub(std::time::Duration::from_secs_f64(seconds.max(0.0)))
+                .unwrap_or(now)
+        };
+        let elapsed = t.report.iterations.last().map_or(0.0, |p| p.seconds);
+        t.start = back(elapsed + since_word_done);
+        t.word_done = back(since_word_done);
+        t.previous_word_done = t.word_done;
+        self.superstep.store(superstep, Ordering::Relaxed);
+        Ok(())
+    }
 }

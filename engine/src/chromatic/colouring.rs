@@ -117,6 +117,7 @@ pub fn colour_graph<E: Wire + Send + Sync>(
     let config = SyncConfig {
         max_iterations: usize::try_from(limit).unwrap_or(usize::MAX),
         log_progress: false,
+        ..SyncConfig::default()
     };
     let mut engine = SyncEngine::new(&program, graph, comm, config)?;
     let summary = engine.run()?;

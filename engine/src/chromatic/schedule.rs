@@ -145,6 +145,7 @@ pub fn run_chromatic<P: VertexProgram, T>(
     let config = SyncConfig {
         max_iterations,
         log_progress,
+        ..SyncConfig::default()
     };
     let mut engine = SyncEngine::new(&wrapped, graph, comm, config)?;
     let summary = engine.run()?;

@@ -18,6 +18,7 @@
 //! `&mut` to disjoint chunks of the data vector. Signals are buffered per chunk and merged
 //! in chunk order, so results do not depend on the number of threads.
 
+mod checkpoint;
 mod edges;
 mod frontier;
 mod metrics;
@@ -30,6 +31,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use self::edges::{EdgePlans, EdgeSlots};
+use crate::checkpoint::Checkpointing;
 use crate::comm::{Comm, ReduceOp};
 use crate::error::Result;
 use crate::graph::{LocalGraph, Topology, zst_mut};
@@ -54,6 +56,8 @@ pub struct SyncConfig {
     pub max_iterations: usize,
     /// Log each superstep at `info` level on rank 0.
     pub log_progress: bool,
+    /// Checkpoints to write, and one to resume from (default: none).
+    pub checkpoint: Checkpointing,
 }
 
 impl Default for SyncConfig {
@@ -61,6 +65,7 @@ impl Default for SyncConfig {
         SyncConfig {
             max_iterations: DEFAULT_MAX_ITERATIONS,
             log_progress: true,
+            checkpoint: Checkpointing::default(),
         }
     }
 }
@@ -229,6 +234,9 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         if engine.config.max_iterations == 0 {
             engine.stopped = Some(StopReason::IterationLimit);
         }
+        if let Some(root) = engine.config.checkpoint.resume.clone() {
+            engine.restore_checkpoint(&root)?;
+        }
         Ok(engine)
     }
 
@@ -371,6 +379,9 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         } else {
             None
         };
+        if self.stopped.is_none() && self.config.checkpoint.due(self.iteration) {
+            self.write_checkpoint()?;
+        }
         Ok(self.stopped)
     }
 
