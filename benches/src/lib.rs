@@ -39,6 +39,7 @@ pub fn pagerank_engine<'a>(
     let config = SyncConfig {
         max_iterations: usize::MAX,
         log_progress: false,
+        ..SyncConfig::default()
     };
     SyncEngine::new(program, graph, &SingleComm, config).expect("engine start")
 }
