@@ -210,20 +210,9 @@ pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
 /// Runs `mpirun -np <np> <program> <args>` like [`mpirun`] does for `gasket`.
 pub fn mpirun_program(program: &Path, np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
     use std::io::Read;
-    use std::process::Stdio;
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["--oversubscribe", "-np", &np.to_string()])
-        .arg(program)
-        .args(args)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("GASKET_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("running mpirun (install openmpi-bin)");
+    let mut child = mpirun_command(program, np, args, env)
+        .spawn()
+        .expect("running mpirun (install openmpi-bin)");
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_reader = std::thread::spawn(move || {
@@ -252,4 +241,23 @@ pub fn mpirun_program(program: &Path, np: usize, args: &[&str], env: &[(&str, &s
         stdout: out_reader.join().expect("stdout reader"),
         stderr: err_reader.join().expect("stderr reader"),
     }
+}
+
+/// The command `mpirun -np <np> <program> <args>` (allowed as root, oversubscribed, output
+/// piped, progress silenced), with extra environment variables, not yet started.
+pub fn mpirun_command(program: &Path, np: usize, args: &[&str], env: &[(&str, &str)]) -> Command {
+    use std::process::Stdio;
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-np", &np.to_string()])
+        .arg(program)
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("GASKET_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
 }

@@ -478,3 +478,159 @@ fn mlp_on_mpi_ranks_equals_thread_ranks() {
         );
     }
 }
+
+/// The processes `mpirun` started, by MPI rank (from their environment).
+fn rank_processes(mpirun_pid: u32) -> Vec<(usize, u32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let parent = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent != Some(mpirun_pid) {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let rank = environ
+            .split(|&b| b == 0)
+            .filter_map(|kv| std::str::from_utf8(kv).ok())
+            .find_map(|kv| kv.strip_prefix("OMPI_COMM_WORLD_RANK="))
+            .and_then(|r| r.parse().ok());
+        if let Some(rank) = rank {
+            found.push((rank, pid));
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// A rank killed with SIGKILL mid-run: every process of the job is gone within 10 s,
+/// mpirun exits non-zero naming the lost rank, no result file is left, and the run
+/// resumes from its newest complete checkpoint on another number of ranks, ending where
+/// an uninterrupted run ends.
+#[test]
+fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("kron.el");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let out = gasket_tests::gasket(&["generate", "kron", "--scale", "13", "-o", &path(&graph)]);
+    assert!(out.status.success());
+    let ck = dir.path().join("ck");
+    let result = dir.path().join("never.tsv");
+    let args = [
+        "pagerank",
+        "--input",
+        &path(&graph),
+        "--tol",
+        "0",
+        "--iterations",
+        "1000000",
+        "--checkpoint-dir",
+        &path(&ck),
+        "--checkpoint-every",
+        "7",
+        "-o",
+        &path(&result),
+    ];
+    let mut child = gasket_tests::mpirun_command(&gasket_tests::gasket_mpi_bin(), 3, &args, &[])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ck.join("step-0000000014").join("MANIFEST").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint after 2 minutes"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the job ended early");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let ranks = rank_processes(child.id());
+    assert_eq!(ranks.len(), 3, "{ranks:?}");
+    let killed_at = std::time::Instant::now();
+    let victim = ranks[1].1;
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &victim.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            killed_at.elapsed().as_secs() < 10,
+            "mpirun still running 10 s after the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    while ranks.iter().any(|&(_, pid)| alive(pid)) {
+        assert!(
+            killed_at.elapsed().as_secs() < 10,
+            "a rank outlived the job by 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("rank 1") && stderr.contains("signal 9"),
+        "{stderr}"
+    );
+    assert!(!result.exists(), "a killed job leaves no result file");
+
+    let newest = gasket_engine::checkpoint::newest_complete(&ck).unwrap();
+    let total = (newest.iteration + 5).to_string();
+    let (full, resumed) = (dir.path().join("full.tsv"), dir.path().join("resumed.tsv"));
+    let base = [
+        "pagerank",
+        "--input",
+        &path(&graph),
+        "--tol",
+        "0",
+        "--iterations",
+        &total,
+    ];
+    run_ok(1, &[&base[..], &["-o", &path(&full)]].concat());
+    run_ok(
+        2,
+        &[&base[..], &["--resume", &path(&ck), "-o", &path(&resumed)]].concat(),
+    );
+    let (a, b) = (values(&full), values(&resumed));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.0, y.0);
+        assert!(
+            (x.1 - y.1).abs() <= 1e-12,
+            "vertex {}: {} vs {}",
+            x.0,
+            x.1,
+            y.1
+        );
+    }
+}
