@@ -441,3 +441,54 @@ fn lda_resumes_on_another_rank_count() {
     let (a, b) = (full[10], resumed[10]);
     assert!((a - b).abs() < 0.01 * a.abs(), "{a} vs {b}");
 }
+
+/// Components and shortest paths (signalled programs with messages) stopped after two
+/// supersteps and resumed on other rank counts give the uninterrupted results.
+#[test]
+fn components_and_shortest_paths_resume_to_the_same_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = wiki_vote();
+    for app in ["cc", "sssp"] {
+        let ck = tmp.path().join(format!("ck-{app}"));
+        let (full, resumed) = (tmp.path().join("full.tsv"), tmp.path().join("resumed.tsv"));
+        let base = [app, "--input", &input];
+        ok(
+            gasket(&[&base[..], &["-o", s(&full)]].concat()),
+            "uninterrupted",
+        );
+        let first = [
+            "--iterations",
+            "2",
+            "--ranks",
+            "2",
+            "--checkpoint-dir",
+            s(&ck),
+        ];
+        let out = gasket(
+            &[
+                &base[..],
+                &first,
+                &["--checkpoint-every", "1", "-o", s(&resumed)],
+            ]
+            .concat(),
+        );
+        ok(out, "first part");
+        assert!(step(&ck, 1).join("MANIFEST").exists());
+        let metrics = tmp.path().join("metrics.json");
+        let resume = ["--ranks", "3", "--resume", s(&ck), "--metrics", s(&metrics)];
+        let out = gasket(&[&base[..], &resume, &["-o", s(&resumed)]].concat());
+        ok(out, "resumed");
+        // The resumed run starts at the checkpoint's superstep, not from scratch.
+        let figures: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        assert_eq!(
+            figures["per_rank_supersteps"][0][0]["iteration"], 1,
+            "{app}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&resumed).unwrap(),
+            std::fs::read_to_string(&full).unwrap(),
+            "{app}"
+        );
+    }
+}
