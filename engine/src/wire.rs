@@ -100,7 +100,13 @@ impl<T: Wire> Wire for Vec<T> {
     }
     fn decode(input: &mut &[u8]) -> Self {
         let len = u64::decode(input) as usize;
-        (0..len).map(|_| T::decode(input)).collect()
+        // A length prefix is not trusted for the allocation: every element takes at least
+        // one byte of what is left (for the types sent here), so that bounds it.
+        let mut out = Vec::with_capacity(len.min(input.len()));
+        for _ in 0..len {
+            out.push(T::decode(input));
+        }
+        out
     }
 }
 
@@ -119,7 +125,10 @@ pub fn encode_f32s(values: &[f32], out: &mut Vec<u8>) {
 /// Decodes what [`encode_f32s`] (or `Vec<f32>::encode`) wrote, in one bulk pass.
 pub fn decode_f32s(input: &mut &[u8]) -> Vec<f32> {
     let len = u64::decode(input) as usize;
-    take(input, 4 * len)
+    let bytes = len
+        .checked_mul(4)
+        .expect("wire buffer: f32 row length overflows");
+    take(input, bytes)
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
@@ -209,5 +218,16 @@ mod tests {
     fn all_helpers_round_trip() {
         let xs = vec![(1u64, 2.5f64), (3, -1.0)];
         assert_eq!(decode_all::<(u64, f64)>(&encode_all(&xs)), xs);
+    }
+
+    #[test]
+    fn a_huge_length_prefix_is_a_truncation_not_an_allocation() {
+        let mut bytes = Vec::new();
+        u64::MAX.encode(&mut bytes);
+        7u64.encode(&mut bytes);
+        let vec = std::panic::catch_unwind(|| Vec::<u64>::decode(&mut bytes.as_slice()));
+        assert!(vec.is_err(), "decoding must stop at the end of the buffer");
+        let row = std::panic::catch_unwind(|| decode_f32s(&mut bytes.as_slice()));
+        assert!(row.is_err());
     }
 }
