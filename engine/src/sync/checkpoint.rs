@@ -201,8 +201,16 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
         let dir = std::path::PathBuf::from(
             String::from_utf8_lossy(&Vec::<u8>::decode(&mut chosen.as_slice())).into_owned(),
         );
+        let started = std::time::Instant::now();
         let loaded = self.load_records(&dir);
         agree(self.comm, loaded)?;
+        if self.config.log_progress && self.comm.rank() == 0 {
+            tracing::info!(
+                "checkpoint read in {:.3}s; continuing after superstep {}",
+                started.elapsed().as_secs_f64(),
+                self.iteration
+            );
+        }
 
         // Ghosts take their owners' restored data; the spare buffer starts equal.
         let topo = &self.graph.topo;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time, one after another, seeding each corpus
+# with a few small valid inputs. Usage (from the repository root):
+#   fuzz/campaign.sh [SECONDS_PER_TARGET=600] [TARGET...]
+# cargo-fuzz needs nightly compiler flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain
+# accept them. Crashes land in fuzz/artifacts/<target>/; the last line of each log says
+# how many runs were done.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-600}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(snap metis mtx uci ldac text_corpus idx libsvm dense_csv partition_file checkpoint)
+fi
+
+seed() {
+  local dir=corpus/$1
+  mkdir -p "$dir"
+  [ -n "$(ls -A "$dir")" ] && return
+  case $1 in
+    snap) printf '# comment\n1\t2\n2 3\n3\t1\n' > "$dir/a" ;;
+    metis) printf '3 3\n2 3\n1 3\n1 2\n' > "$dir/a"; printf '% c\n3 2 011 1\n1 2 5\n1 3 1\n2 2 7\n' > "$dir/b" ;;
+    mtx) printf '%%%%MatrixMarket matrix coordinate real general\n3 3 2\n1 2 0.5\n3 1 2\n' > "$dir/a" ;;
+    uci) printf '2\n3\n3\n1 1 2\n1 3 1\n2 2 4\n' > "$dir/a" ;;
+    ldac) printf '2 0:1 2:3\n1 1:2\n' > "$dir/a" ;;
+    text_corpus) printf 'the cat sat\non the mat\n' > "$dir/a" ;;
+    idx) printf '\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > "$dir/a" ;;
+    libsvm) printf '1 1:0.5 3:1\n-1 2:2\n' > "$dir/a" ;;
+    dense_csv) printf 'label,a,b\n0,1.5,2\n1,3,4\n' > "$dir/a" ;;
+    partition_file) printf '\x02%s' "$(printf '0\n1\n%.0s' {1..8})" > "$dir/a" ;;
+    checkpoint) printf '\x20\x10gasket checkpoint 1\nprogram p\niteratio' > "$dir/a" ;;
+  esac
+}
+
+for t in "${targets[@]}"; do
+  seed "$t"
+  echo "== $t: ${seconds}s"
+  RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$t" "corpus/$t" -- \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+    > "logs-$t.txt" 2>&1 || echo "!! $t stopped with a failure: see fuzz/logs-$t.txt"
+  grep -E '^Done|stat::number_of_executed_units|crash|panicked' "logs-$t.txt" | tail -3 || true
+done

@@ -1,0 +1,9 @@
+//! `read_dense_csv_bytes` on arbitrary bytes: examples or an error, never a panic.
+#![no_main]
+
+use gasket_datasets::read_dense_csv_bytes;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = read_dense_csv_bytes("fuzz.input", data);
+});
