@@ -261,3 +261,46 @@ pub fn mpirun_command(program: &Path, np: usize, args: &[&str], env: &[(&str, &s
     }
     cmd
 }
+
+/// Reads a `vertex<TAB>value` output file (comment lines skipped).
+pub fn read_values<T: std::str::FromStr>(path: &Path) -> Vec<(u64, T)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (v, x) = l.split_once('\t').unwrap();
+            let x = x.parse().unwrap_or_else(|_| panic!("value in {l}"));
+            (v.parse().unwrap(), x)
+        })
+        .collect()
+}
+
+/// Asserts that two `(vertex, value)` lists name the same vertices with values within `tol`.
+pub fn assert_values_close(a: &[(u64, f64)], b: &[(u64, f64)], tol: f64) {
+    assert_eq!(a.len(), b.len(), "vertex counts");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.0, y.0);
+        assert!(
+            (x.1 - y.1).abs() <= tol,
+            "vertex {}: {} vs {}",
+            x.0,
+            x.1,
+            y.1
+        );
+    }
+}
+
+/// The arguments of `gasket pagerank` running exactly `iterations` supersteps on `input`
+/// (tolerance 0), to which a test appends its own.
+pub fn exact_pagerank_args<'a>(input: &'a str, iterations: &'a str) -> Vec<&'a str> {
+    vec![
+        "pagerank",
+        "--input",
+        input,
+        "--tol",
+        "0",
+        "--iterations",
+        iterations,
+    ]
+}

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use gasket_engine::checkpoint::newest_complete;
-use gasket_tests::{gasket, gasket_bin, shared_dataset};
+use gasket_tests::{
+    assert_values_close, exact_pagerank_args, gasket, gasket_bin, read_values, shared_dataset,
+};
 
 fn wiki_vote() -> String {
     shared_dataset("wiki-Vote.txt.gz")
@@ -27,32 +29,6 @@ fn ok(out: Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn read_values(path: &Path) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let (v, x) = l.split_once('\t').unwrap();
-            (v.parse().unwrap(), x.parse().unwrap())
-        })
-        .collect()
-}
-
-fn assert_close(a: &[(u64, f64)], b: &[(u64, f64)], tol: f64) {
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(b) {
-        assert_eq!(x.0, y.0);
-        assert!(
-            (x.1 - y.1).abs() <= tol,
-            "vertex {}: {} vs {}",
-            x.0,
-            x.1,
-            y.1
-        );
-    }
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -65,21 +41,9 @@ fn step(dir: &Path, n: u64) -> PathBuf {
 fn pagerank(iterations: usize, ranks: usize, out: &Path, extra: &[&str]) -> Output {
     let iterations = iterations.to_string();
     let ranks = ranks.to_string();
-    let mut args = vec![
-        "pagerank",
-        "--input",
-        "",
-        "--tol",
-        "0",
-        "--iterations",
-        &iterations,
-        "--ranks",
-        &ranks,
-        "-o",
-        s(out),
-    ];
     let input = wiki_vote();
-    args[2] = &input;
+    let mut args = exact_pagerank_args(&input, &iterations);
+    args.extend(["--ranks", &ranks, "-o", s(out)]);
     args.extend_from_slice(extra);
     gasket(&args)
 }
@@ -89,7 +53,7 @@ fn pagerank_resumes_on_other_rank_counts_and_partitioners() {
     let tmp = tempfile::tempdir().unwrap();
     let full = tmp.path().join("full.tsv");
     ok(pagerank(30, 2, &full, &[]), "uninterrupted run");
-    let expected = read_values(&full);
+    let expected = read_values::<f64>(&full);
 
     for (first_ranks, then_ranks, partition) in [(2, 3, "range"), (1, 4, "ldg"), (4, 1, "hash")] {
         let ck = tmp.path().join(format!("ck-{first_ranks}-{then_ranks}"));
@@ -115,7 +79,7 @@ fn pagerank_resumes_on_other_rank_counts_and_partitioners() {
             ),
             "resumed run",
         );
-        assert_close(&read_values(&resumed), &expected, 1e-12);
+        assert_values_close(&read_values::<f64>(&resumed), &expected, 1e-12);
     }
 }
 
@@ -130,15 +94,7 @@ fn a_killed_run_resumes_from_its_newest_complete_checkpoint() {
     let ck = tmp.path().join("ck");
     let out = tmp.path().join("never.tsv");
     let mut child = std::process::Command::new(gasket_bin())
-        .args([
-            "pagerank",
-            "--input",
-            s(&graph),
-            "--tol",
-            "0",
-            "--iterations",
-            "1000000",
-        ])
+        .args(exact_pagerank_args(s(&graph), "1000000"))
         .args([
             "--ranks",
             "2",
@@ -169,15 +125,7 @@ fn a_killed_run_resumes_from_its_newest_complete_checkpoint() {
     let newest = newest_complete(&ck).expect("a complete checkpoint survives the kill");
     let total = (newest.iteration + 5).to_string();
     let (full, resumed) = (tmp.path().join("full.tsv"), tmp.path().join("resumed.tsv"));
-    let base = [
-        "pagerank",
-        "--input",
-        s(&graph),
-        "--tol",
-        "0",
-        "--iterations",
-        &total,
-    ];
+    let base = exact_pagerank_args(s(&graph), &total);
     ok(
         gasket(&[&base[..], &["--ranks", "1", "-o", s(&full)]].concat()),
         "full",
@@ -192,7 +140,11 @@ fn a_killed_run_resumes_from_its_newest_complete_checkpoint() {
         ),
         "resumed",
     );
-    assert_close(&read_values(&resumed), &read_values(&full), 1e-12);
+    assert_values_close(
+        &read_values::<f64>(&resumed),
+        &read_values::<f64>(&full),
+        1e-12,
+    );
 }
 
 /// Writes checkpoints after 5, 10 and 15 supersteps, damages the newest with `damage`,
@@ -217,16 +169,9 @@ fn damaged_newest_falls_back(damage: impl Fn(&Path), warning: &str) {
     ];
     ok(pagerank(17, 2, &part, &keep), "first part");
     damage(&step(&ck, 15));
+    let input = wiki_vote();
     let out = std::process::Command::new(gasket_bin())
-        .args([
-            "pagerank",
-            "--input",
-            &wiki_vote(),
-            "--tol",
-            "0",
-            "--iterations",
-            "25",
-        ])
+        .args(exact_pagerank_args(&input, "25"))
         .args(["--ranks", "2", "--resume", s(&ck), "-o", s(&resumed)])
         .output()
         .unwrap();
@@ -236,7 +181,11 @@ fn damaged_newest_falls_back(damage: impl Fn(&Path), warning: &str) {
         "{stderr}"
     );
     assert!(stderr.contains("step-0000000010"), "{stderr}");
-    assert_close(&read_values(&resumed), &read_values(&full), 1e-12);
+    assert_values_close(
+        &read_values::<f64>(&resumed),
+        &read_values::<f64>(&full),
+        1e-12,
+    );
 }
 
 #[test]
@@ -306,7 +255,11 @@ fn a_failed_write_is_an_error_and_keeps_the_previous_checkpoint() {
         pagerank(20, 2, &resumed, &["--resume", s(&ck)]),
         "resumed run",
     );
-    assert_close(&read_values(&resumed), &read_values(&full), 1e-12);
+    assert_values_close(
+        &read_values::<f64>(&resumed),
+        &read_values::<f64>(&full),
+        1e-12,
+    );
 }
 
 #[test]

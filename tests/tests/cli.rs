@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use gasket_tests::{gasket, shared_dataset};
+use gasket_tests::{gasket, read_values, shared_dataset};
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> String {
     let path = dir.join(name);
@@ -285,20 +285,6 @@ fn missing_output_directory() {
         &["pagerank", "--metrics", "/no/such/dir/m.json"],
         &["/no/such/dir"],
     );
-}
-
-/// Reads a `vertex<TAB>value` output file.
-fn read_values<T: std::str::FromStr>(path: &Path) -> Vec<(u64, T)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let (v, x) = l.split_once('\t').unwrap();
-            let x = x.parse().unwrap_or_else(|_| panic!("value in {l}"));
-            (v.parse().unwrap(), x)
-        })
-        .collect()
 }
 
 #[test]

@@ -14,18 +14,6 @@ use gasket_tests::{mpirun, read_whole, shared_dataset};
 
 const NPS: [usize; 3] = [1, 2, 4];
 
-fn values(path: &Path) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let (v, x) = l.split_once('\t').unwrap();
-            (v.parse().unwrap(), x.parse().unwrap())
-        })
-        .collect()
-}
-
 fn run_ok(np: usize, args: &[&str]) -> String {
     let out = mpirun(np, args, &[]);
     assert!(
@@ -54,7 +42,7 @@ fn every_app_matches_the_verifiers(input: &Path, sources: &[u64]) {
     let cc_expect = components::verify(&edges, &graph.vertices);
     for np in NPS {
         run_ok(np, &["pagerank", "--input", input, "-o", out_s]);
-        let got = values(&out);
+        let got = gasket_tests::read_values::<f64>(&out);
         assert_eq!(got.len(), pr_expect.len());
         for ((v, p), (ev, ep)) in got.iter().zip(&pr_expect) {
             assert_eq!(v, ev);
@@ -62,7 +50,7 @@ fn every_app_matches_the_verifiers(input: &Path, sources: &[u64]) {
         }
 
         run_ok(np, &["cc", "--input", input, "-o", out_s]);
-        let got: Vec<(u64, u64)> = values(&out)
+        let got: Vec<(u64, u64)> = gasket_tests::read_values::<f64>(&out)
             .into_iter()
             .map(|(v, l)| (v, l as u64))
             .collect();
@@ -83,7 +71,11 @@ fn every_app_matches_the_verifiers(input: &Path, sources: &[u64]) {
                     out_s,
                 ],
             );
-            assert_eq!(values(&out), expect, "sssp from {source} with np {np}");
+            assert_eq!(
+                gasket_tests::read_values::<f64>(&out),
+                expect,
+                "sssp from {source} with np {np}"
+            );
         }
     }
 }
@@ -218,7 +210,7 @@ fn partitioners_run_across_mpi_ranks() {
                 np,
                 &["cc", "--partition", method, "-o", out.to_str().unwrap()],
             );
-            let got: Vec<(u64, u64)> = values(&out)
+            let got: Vec<(u64, u64)> = gasket_tests::read_values::<f64>(&out)
                 .into_iter()
                 .map(|(v, l)| (v, l as u64))
                 .collect();
@@ -294,7 +286,7 @@ fn the_async_engine_across_mpi_ranks_equals_the_verifiers() {
             let run = |app: &[&'static str]| {
                 let a = args(app);
                 run_ok(np, &a.iter().map(String::as_str).collect::<Vec<_>>());
-                values(&out)
+                gasket_tests::read_values::<f64>(&out)
             };
             let got = run(&["pagerank", "--dangling", "ignore", "--tol", "1e-9"]);
             assert_eq!(got.len(), pr_expect.len());
@@ -539,21 +531,16 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
     assert!(out.status.success());
     let ck = dir.path().join("ck");
     let result = dir.path().join("never.tsv");
-    let args = [
-        "pagerank",
-        "--input",
-        &path(&graph),
-        "--tol",
-        "0",
-        "--iterations",
-        "1000000",
+    let (graph_s, ck_s, result_s) = (path(&graph), path(&ck), path(&result));
+    let mut args = gasket_tests::exact_pagerank_args(&graph_s, "1000000");
+    args.extend([
         "--checkpoint-dir",
-        &path(&ck),
+        &ck_s,
         "--checkpoint-every",
         "7",
         "-o",
-        &path(&result),
-    ];
+        &result_s,
+    ]);
     let mut child = gasket_tests::mpirun_command(&gasket_tests::gasket_mpi_bin(), 3, &args, &[])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -607,30 +594,15 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
     let newest = gasket_engine::checkpoint::newest_complete(&ck).unwrap();
     let total = (newest.iteration + 5).to_string();
     let (full, resumed) = (dir.path().join("full.tsv"), dir.path().join("resumed.tsv"));
-    let base = [
-        "pagerank",
-        "--input",
-        &path(&graph),
-        "--tol",
-        "0",
-        "--iterations",
-        &total,
-    ];
+    let base = gasket_tests::exact_pagerank_args(&graph_s, &total);
     run_ok(1, &[&base[..], &["-o", &path(&full)]].concat());
     run_ok(
         2,
         &[&base[..], &["--resume", &path(&ck), "-o", &path(&resumed)]].concat(),
     );
-    let (a, b) = (values(&full), values(&resumed));
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.0, y.0);
-        assert!(
-            (x.1 - y.1).abs() <= 1e-12,
-            "vertex {}: {} vs {}",
-            x.0,
-            x.1,
-            y.1
-        );
-    }
+    gasket_tests::assert_values_close(
+        &gasket_tests::read_values::<f64>(&resumed),
+        &gasket_tests::read_values::<f64>(&full),
+        1e-12,
+    );
 }
