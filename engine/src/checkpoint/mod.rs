@@ -45,22 +45,6 @@ pub struct Checkpointing {
 }
 
 impl Checkpointing {
-    /// Checkpoints to `dir` every `every` supersteps, keeping [`DEFAULT_KEEP`].
-    pub fn every(dir: impl Into<PathBuf>, every: usize) -> Self {
-        Checkpointing {
-            dir: Some(dir.into()),
-            every,
-            keep: DEFAULT_KEEP,
-            resume: None,
-        }
-    }
-
-    /// The same settings, resuming from the newest complete checkpoint in `dir`.
-    pub fn resume_from(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.resume = Some(dir.into());
-        self
-    }
-
     /// Whether a checkpoint is due after `iteration` supersteps.
     pub(crate) fn due(&self, iteration: usize) -> bool {
         self.dir.is_some() && self.every > 0 && iteration % self.every == 0

@@ -23,7 +23,7 @@ fn step_dirs(root: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
         let name = entry.file_name();
-        if let Some(step) = name.to_str().and_then(super::files::step_of)
+        if let Some(step) = name.to_str().and_then(step_of)
             && entry.file_type()?.is_dir()
         {
             found.push((step, entry.path()));

@@ -24,21 +24,29 @@ use crate::program::{Activation, VertexProgram};
 use crate::sync::Bitset;
 use crate::wire::Wire;
 
-/// Every rank's outcome of a local step, agreed collectively: all ranks return the same
-/// error (naming the first rank that failed) or all go on.
-fn agree(comm: &dyn Comm, mine: std::result::Result<(), String>) -> Result<()> {
+/// Every rank's outcome of a local step, agreed in one collective: all ranks get every
+/// rank's payload, or all return the same error (naming the first rank that failed).
+fn gather_agreed(
+    comm: &dyn Comm,
+    mine: std::result::Result<Vec<u8>, String>,
+) -> Result<Vec<Vec<u8>>> {
     let mut buf = Vec::new();
-    match &mine {
-        Ok(()) => false.encode(&mut buf),
+    match mine {
+        Ok(payload) => {
+            false.encode(&mut buf);
+            buf.extend(payload);
+        }
         Err(reason) => {
             true.encode(&mut buf);
-            reason.as_bytes().to_vec().encode(&mut buf);
+            buf.extend(reason.into_bytes());
         }
     }
-    for (rank, bytes) in comm.all_gather(buf)?.into_iter().enumerate() {
-        let mut input = bytes.as_slice();
-        if bool::decode(&mut input) {
-            let reason = String::from_utf8_lossy(&Vec::<u8>::decode(&mut input)).into_owned();
+    let mut all = comm.all_gather(buf)?;
+    for (rank, bytes) in all.iter_mut().enumerate() {
+        let failed = bytes.first() == Some(&1);
+        bytes.remove(0);
+        if failed {
+            let reason = String::from_utf8_lossy(bytes);
             let who = if comm.size() > 1 {
                 format!("rank {rank}: ")
             } else {
@@ -47,7 +55,12 @@ fn agree(comm: &dyn Comm, mine: std::result::Result<(), String>) -> Result<()> {
             return Err(EngineError::Checkpoint(format!("{who}{reason}")));
         }
     }
-    Ok(())
+    Ok(all)
+}
+
+/// [`gather_agreed`] for steps that produce nothing to share.
+fn agree(comm: &dyn Comm, mine: std::result::Result<(), String>) -> Result<()> {
+    gather_agreed(comm, mine.map(|()| Vec::new())).map(|_| ())
 }
 
 impl<P: VertexProgram> SyncEngine<'_, P> {
@@ -76,15 +89,13 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
         let body = self.encode_part();
         let written = std::fs::create_dir_all(&dir)
             .and_then(|()| write_framed(&dir, &part_name(rank), &body))
+            .map(|entry| {
+                let mut bytes = Vec::new();
+                (entry.len, entry.crc).encode(&mut bytes);
+                bytes
+            })
             .map_err(|e| format!("cannot write checkpoint {}: {e}", dir.display()));
-        let mut entry = Vec::new();
-        if let Ok(e) = &written {
-            e.name.as_bytes().to_vec().encode(&mut entry);
-            e.len.encode(&mut entry);
-            e.crc.encode(&mut entry);
-        }
-        let entries = self.comm.all_gather(entry)?;
-        agree(self.comm, written.map(|_| ()))?;
+        let entries = gather_agreed(self.comm, written)?;
 
         let finished = if rank == 0 {
             self.write_global_and_manifest(&dir, &entries)
@@ -114,12 +125,12 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
         (self.frontier.kind() == FrontierKind::All).encode(&mut global);
         self.program.save_state().encode(&mut global);
         let mut files = vec![write_framed(dir, GLOBAL, &global)?];
-        for bytes in parts {
-            let mut input = bytes.as_slice();
+        for (rank, bytes) in parts.iter().enumerate() {
+            let (len, crc) = <(u64, u32)>::decode(&mut bytes.as_slice());
             files.push(FileEntry {
-                name: String::from_utf8_lossy(&Vec::<u8>::decode(&mut input)).into_owned(),
-                len: u64::decode(&mut input),
-                crc: u32::decode(&mut input),
+                name: part_name(rank),
+                len,
+                crc,
             });
         }
         let topo = &self.graph.topo;
@@ -187,20 +198,13 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
                         info.ranks
                     );
                 }
-                info.dir
+                info.dir.to_string_lossy().into_owned().into_bytes()
             })
         } else {
-            Ok(root.to_path_buf())
+            Ok(Vec::new())
         };
-        let mut buf = Vec::new();
-        if let Ok(dir) = &choice {
-            dir.to_string_lossy().as_bytes().to_vec().encode(&mut buf);
-        }
-        let chosen = self.comm.all_gather(buf)?.swap_remove(0);
-        agree(self.comm, choice.map(|_| ()))?;
-        let dir = std::path::PathBuf::from(
-            String::from_utf8_lossy(&Vec::<u8>::decode(&mut chosen.as_slice())).into_owned(),
-        );
+        let chosen = gather_agreed(self.comm, choice)?.swap_remove(0);
+        let dir = std::path::PathBuf::from(String::from_utf8_lossy(&chosen).into_owned());
         let started = std::time::Instant::now();
         let loaded = self.load_records(&dir);
         agree(self.comm, loaded)?;
@@ -365,10 +369,10 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
     /// The local edge ids between each pair of local endpoints, in arrival order: out-CSR
     /// entries for owned sources, in-CSR entries for ghost sources.
     fn edge_slots_by_ends(&self) -> HashMap<(LocalId, LocalId), std::vec::IntoIter<usize>> {
-        let mut slots: HashMap<(LocalId, LocalId), Vec<usize>> = HashMap::new();
         if std::mem::size_of::<P::Edge>() == 0 {
             return HashMap::new();
         }
+        let mut slots: HashMap<(LocalId, LocalId), Vec<usize>> = HashMap::new();
         let topo = &self.graph.topo;
         let n_owned = topo.num_owned() as LocalId;
         for v in 0..n_owned {
