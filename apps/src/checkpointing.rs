@@ -1,5 +1,6 @@
-//! The checkpoint options of the apps that run on the synchronous engine (PageRank,
-//! components, SSSP, LDA), turned into the engine's [`Checkpointing`].
+//! The checkpoint options of the apps: those on the synchronous engine (PageRank,
+//! components, SSSP, LDA) turn them into the engine's [`Checkpointing`]; those on the
+//! parameter table (sgd, mlp) checkpoint the tables at clock boundaries with them.
 
 use std::path::PathBuf;
 
@@ -11,11 +12,12 @@ pub const DEFAULT_EVERY: usize = 10;
 /// Where and how often a run writes checkpoints, and where it resumes from.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct CheckpointArgs {
-    /// Write checkpoints to this folder (synchronous engine), every --checkpoint-every
-    /// supersteps (LDA: sweeps).
+    /// Write checkpoints to this folder, every --checkpoint-every supersteps (LDA:
+    /// sweeps; sgd: clocks; mlp: epochs).
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Supersteps (LDA: sweeps) between checkpoints [default: 10].
+    /// Supersteps (LDA: sweeps; sgd: clocks; mlp: epochs) between checkpoints
+    /// [default: 10; mlp: 1].
     #[arg(long, value_name = "N", requires = "checkpoint_dir",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: Option<u64>,

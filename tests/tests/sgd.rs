@@ -22,6 +22,7 @@ fn mf_config() -> SgdConfig {
         seed: 9,
         straggler: None,
         eager: false,
+        checkpoint: Default::default(),
     }
 }
 
@@ -276,4 +277,106 @@ fn the_command_writes_plot_model_and_metrics() {
     assert_eq!(runs[0]["clocks"].as_array().unwrap().len(), 30);
     assert_eq!(runs[1]["per_rank"].as_array().unwrap().len(), 2);
     assert!(runs[1]["per_rank"][0]["staleness"].is_array());
+}
+
+/// `config` with checkpoints to `dir` every `every` clocks, or resuming from it.
+fn with_checkpoints(
+    config: &SgdConfig,
+    dir: &std::path::Path,
+    every: u64,
+    resume: bool,
+) -> SgdConfig {
+    let mut config = config.clone();
+    if resume {
+        config.checkpoint.resume = Some(dir.to_path_buf());
+    } else {
+        config.checkpoint.checkpoint_dir = Some(dir.to_path_buf());
+        config.checkpoint.checkpoint_every = Some(every);
+    }
+    config
+}
+
+#[test]
+fn matrix_factorization_resumes_from_a_checkpoint_on_any_rank_count() {
+    let config = mf_config(); // 4 epochs of 5 clocks
+    let full = train(&config, 2, Staleness::Clocks(0));
+    let objectives = |r: &sgd::SgdReport| r.clocks.iter().map(|p| p.objective).collect::<Vec<_>>();
+    for then in [2, 3, 1] {
+        let tmp = tempfile::tempdir().unwrap();
+        // A run stopped after 2 epochs leaves its checkpoint after clock 5.
+        let first = SgdConfig {
+            epochs: 2,
+            ..with_checkpoints(&config, tmp.path(), 5, false)
+        };
+        train(&first, 2, Staleness::Clocks(0));
+        let resumed = train(
+            &with_checkpoints(&config, tmp.path(), 5, true),
+            then,
+            Staleness::Clocks(0),
+        );
+        let clocks: Vec<u64> = resumed.clocks.iter().map(|p| p.clock).collect();
+        assert_eq!(
+            clocks,
+            (1..=20).collect::<Vec<_>>(),
+            "the history comes back"
+        );
+        assert_eq!(objectives(&resumed)[..5], objectives(&full)[..5]);
+        if then == 2 {
+            // Same ranks under BSP: the same trajectory, bit for bit.
+            assert_eq!(resumed.model, full.model);
+            assert_eq!(objectives(&resumed), objectives(&full));
+        } else {
+            // Other ranks: other batches and sums, but the users' factors and the items
+            // come back, so the objective carries on from where it was (fresh user factors
+            // would put it back near clock 1's).
+            let (was, now) = (full.clocks[5].objective, resumed.clocks[5].objective);
+            assert!(
+                (now - was).abs() < 0.15 * was,
+                "clock 6: {was} vs {now} on {then} ranks"
+            );
+            let rmse = (full.test_metric.unwrap(), resumed.test_metric.unwrap());
+            assert!((rmse.0 - rmse.1).abs() < 0.05 * rmse.0, "{rmse:?}");
+        }
+    }
+}
+
+#[test]
+fn sgd_checkpoint_misuse_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["sgd", "--model", "mf", "--synthetic", "100,40,10"];
+        args.extend_from_slice(extra);
+        gasket(&args)
+    };
+    let out = run(&["--staleness", "0,2", "--checkpoint-dir", dir]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give one --staleness"));
+
+    // A checkpoint of another --dims, and one past the run's clocks.
+    assert!(
+        run(&[
+            "--epochs",
+            "3",
+            "--clocks-per-epoch",
+            "2",
+            "--checkpoint-dir",
+            dir,
+            "--checkpoint-every",
+            "2"
+        ])
+        .status
+        .success()
+    );
+    let out = run(&["--dims", "4", "--resume", dir]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds tables [items (10 wide)]") && err.contains("[items (4 wide)]"),
+        "{err}"
+    );
+    let out = run(&["--epochs", "1", "--clocks-per-epoch", "2", "--resume", dir]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("past this run's 2 clocks"), "{err}");
 }

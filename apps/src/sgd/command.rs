@@ -90,6 +90,12 @@ pub fn execute(args: &SgdArgs, backend: Backend, progress: bool) -> Result<()> {
             ));
         }
     };
+    if config.checkpoint.is_set() && args.staleness.len() > 1 {
+        return Err(AppError::Config(
+            "checkpoints (--checkpoint-dir, --resume) belong to one run: give one --staleness"
+                .into(),
+        ));
+    }
     if config.model == Model::Logreg && args.format.is_some() {
         return Err(AppError::Config(
             "--format applies to ratings files; logreg reads libsvm".into(),

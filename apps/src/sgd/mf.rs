@@ -16,6 +16,7 @@ use gasket_engine::param::{Init, Row, TableClient, TableSpec};
 use super::SgdConfig;
 use gasket_engine::Result;
 use gasket_engine::hash::{mix, unit as unit_hash};
+use gasket_engine::wire::{decode_f32s, encode_f32s};
 
 /// Half-width of the uniform initial factors (users and items): large enough that SGD
 /// leaves the saddle at zero within the first pass.
@@ -133,6 +134,49 @@ impl MfWorker {
             tables.inc(0, i, Row::Dense(step))?;
         }
         Ok(squared)
+    }
+
+    /// The users' factors as checkpoint records, keyed by user id.
+    pub fn user_records(&self) -> Vec<(u64, Vec<u8>)> {
+        let mut records: Vec<(u64, Vec<u8>)> = self
+            .users
+            .iter()
+            .map(|(&user, factors)| {
+                let mut bytes = Vec::new();
+                encode_f32s(factors, &mut bytes);
+                (user, bytes)
+            })
+            .collect();
+        records.sort_unstable_by_key(|(user, _)| *user);
+        records
+    }
+
+    /// Takes the factors of this worker's users (`user % ranks == rank`) from a
+    /// checkpoint's records.
+    ///
+    /// # Errors
+    ///
+    /// A record of another width (a checkpoint of another `--dims`).
+    pub fn restore_users(
+        &mut self,
+        records: &[(u64, Vec<u8>)],
+        (rank, ranks): (usize, usize),
+    ) -> std::result::Result<(), String> {
+        for (user, bytes) in records {
+            if user % ranks as u64 != rank as u64 {
+                continue;
+            }
+            let factors = decode_f32s(&mut bytes.as_slice());
+            if factors.len() != self.dims {
+                return Err(format!(
+                    "the checkpoint holds {}-dimensional user factors; this run has --dims {}",
+                    factors.len(),
+                    self.dims
+                ));
+            }
+            self.users.insert(*user, factors);
+        }
+        Ok(())
     }
 
     /// Squared error summed over the held-out ratings, with the table as it is now.

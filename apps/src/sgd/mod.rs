@@ -27,12 +27,15 @@ use std::time::{Duration, Instant};
 use gasket_datasets::generate::{RatingsConfig, low_rank_ratings};
 use gasket_datasets::{Format, GraphInput};
 use gasket_engine::comm::{Comm, CommExt, ReduceOp};
+use gasket_engine::error::EngineError;
 use gasket_engine::hash::unit as unit_hash;
 use gasket_engine::param::{
-    self, Consistency, ParamConfig, TableClient, TableMetrics, TableRows, TableSpec,
+    self, Consistency, ParamConfig, TableCheckpoint, TableClient, TableMetrics, TableRows,
+    TableSpec, WorkerState,
 };
 use gasket_engine::wire::{Wire, decode_all};
 
+use crate::checkpointing::CheckpointArgs;
 use crate::{AppError, Result};
 
 /// Which model to train.
@@ -185,6 +188,9 @@ pub struct SgdConfig {
     /// Push fresh rows to their readers after every clock (ESSP).
     #[arg(long)]
     pub eager: bool,
+    /// Checkpoints of the table and the workers, every --checkpoint-every clocks.
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
 }
 
 impl SgdConfig {
@@ -388,6 +394,23 @@ impl Worker {
             Worker::Logreg(w) => w.clock(tables, batch),
         }
     }
+    /// What the worker keeps outside the table, as checkpoint records.
+    fn records(&self) -> Vec<(u64, Vec<u8>)> {
+        match self {
+            Worker::Mf(w) => w.user_records(),
+            Worker::Logreg(_) => Vec::new(),
+        }
+    }
+    fn restore(
+        &mut self,
+        records: &[(u64, Vec<u8>)],
+        ranks: (usize, usize),
+    ) -> std::result::Result<(), String> {
+        match self {
+            Worker::Mf(w) => w.restore_users(records, ranks),
+            Worker::Logreg(_) => Ok(()),
+        }
+    }
     /// (summed held-out figure, held-out count).
     fn evaluate(&mut self, tables: &TableClient) -> gasket_engine::Result<(f64, f64)> {
         match self {
@@ -442,65 +465,91 @@ pub fn run(
         .eager(config.eager);
     let label = staleness.label();
     let n = worker.train_len();
-    let finished = param::run(
-        comm,
-        vec![spec],
-        &ParamConfig::default(),
-        |tables, tcomm| {
-            tcomm.barrier()?;
-            let start = Instant::now();
-            let mut records: Vec<(f64, u64, f64)> = Vec::with_capacity(clocks as usize);
-            for c in 0..clocks {
-                let range = batch(n, config.clocks_per_epoch, c);
-                let t0 = Instant::now();
-                let loss = worker.clock(tables, range.clone())?;
-                if let Some(s) = config.straggler {
-                    std::thread::sleep(s.delay(rank, c, config.seed, t0.elapsed()));
-                }
-                tables.clock()?;
-                records.push((loss, range.len() as u64, start.elapsed().as_secs_f64()));
-                if progress && rank == 0 && (c + 1) % config.clocks_per_epoch == 0 {
-                    let (l, k, t) = records.last().copied().expect("pushed");
-                    tracing::info!(
-                        "{label}: epoch {}/{} on rank 0: batch objective {:.5}, {t:.2}s",
-                        (c + 1) / config.clocks_per_epoch,
-                        config.epochs,
-                        l / k.max(1) as f64
-                    );
+    let checkpoints = config.checkpoint.settings(1);
+    let param_config = ParamConfig {
+        resume: checkpoints.resume.clone(),
+        ..ParamConfig::default()
+    };
+    let finished = param::run(comm, vec![spec], &param_config, |tables, tcomm| {
+        let (first, mut history) = match tables.resumed() {
+            Some(resumed) => {
+                let history = resumed_history(resumed, clocks)?;
+                worker
+                    .restore(&resumed.records, (rank, comm.size()))
+                    .map_err(EngineError::Checkpoint)?;
+                (resumed.clock, history)
+            }
+            None => (0, Vec::new()),
+        };
+        let offset = history.last().map_or(0.0, |p| p.seconds);
+        tcomm.barrier()?;
+        let start = Instant::now();
+        let mut records: Vec<ClockRecord> = Vec::with_capacity((clocks - first) as usize);
+        for c in first..clocks {
+            let range = batch(n, config.clocks_per_epoch, c);
+            let t0 = Instant::now();
+            let loss = worker.clock(tables, range.clone())?;
+            if let Some(s) = config.straggler {
+                std::thread::sleep(s.delay(rank, c, config.seed, t0.elapsed()));
+            }
+            tables.clock()?;
+            records.push((
+                loss,
+                range.len() as u64,
+                offset + start.elapsed().as_secs_f64(),
+            ));
+            if progress && rank == 0 && (c + 1) % config.clocks_per_epoch == 0 {
+                let (l, k, t) = records.last().copied().expect("pushed");
+                tracing::info!(
+                    "{label}: epoch {}/{} on rank 0: batch objective {:.5}, {t:.2}s",
+                    (c + 1) / config.clocks_per_epoch,
+                    config.epochs,
+                    l / k.max(1) as f64
+                );
+            }
+            if let Some(dir) = &checkpoints.dir
+                && checkpoints.due(c as usize + 1)
+                && c + 1 < clocks
+            {
+                let done = c + 1 - records.len() as u64;
+                history.extend(combine(tcomm, &records, done)?.unwrap_or_default());
+                records.clear();
+                let mut shared = Vec::new();
+                history.encode(&mut shared);
+                let state = WorkerState {
+                    shared,
+                    records: worker.records(),
+                };
+                let target = TableCheckpoint {
+                    dir,
+                    keep: checkpoints.keep,
+                };
+                let written = tables.checkpoint(tcomm, &target, &state)?;
+                if progress && rank == 0 {
+                    tracing::info!("checkpoint after clock {} in {}", c + 1, written.display());
                 }
             }
-            let (figure, count) = worker.evaluate(tables)?;
-            Ok((records, figure, count, start.elapsed().as_secs_f64()))
-        },
-    )?;
-    let (records, figure, count, seconds) = finished.value;
+        }
+        let done = clocks - records.len() as u64;
+        history.extend(combine(tcomm, &records, done)?.unwrap_or_default());
+        let (figure, count) = worker.evaluate(tables)?;
+        Ok((
+            history,
+            figure,
+            count,
+            offset + start.elapsed().as_secs_f64(),
+        ))
+    })?;
+    let (points, figure, count, seconds) = finished.value;
     let mut held_out = [figure, count];
     comm.all_reduce_f64(&mut held_out, ReduceOp::Sum)?;
     let per_rank = comm.gather_to(0, std::slice::from_ref(&finished.metrics))?;
-    let all_records = comm.gather_to(0, &records)?;
     let mut longest = [seconds];
     comm.all_reduce_f64(&mut longest, ReduceOp::Max)?;
     let model = param::gather_rows(comm, 0, &finished.rows)?;
-    let (Some(per_rank), Some(all), Some(model)) = (per_rank, all_records, model) else {
+    let (Some(per_rank), Some(model)) = (per_rank, model) else {
         return Ok(None);
     };
-    let clocks_n = clocks as usize;
-    let points = (0..clocks_n)
-        .map(|c| {
-            let (mut loss, mut k, mut t) = (0.0, 0u64, 0.0f64);
-            for r in 0..comm.size() {
-                let (l, n, s) = all[r * clocks_n + c];
-                loss += l;
-                k += n;
-                t = t.max(s);
-            }
-            ClockPoint {
-                clock: c as u64 + 1,
-                seconds: t,
-                objective: loss / k.max(1) as f64,
-            }
-        })
-        .collect();
     let test_metric = (held_out[1] > 0.0).then(|| match config.model {
         Model::Mf => (held_out[0] / held_out[1]).sqrt(),
         Model::Logreg => held_out[0] / held_out[1],
@@ -513,6 +562,85 @@ pub fn run(
         per_rank,
         model,
     }))
+}
+
+/// A rank's figures of one clock: summed loss, batch size, seconds since the start.
+type ClockRecord = (f64, u64, f64);
+
+/// Combines every rank's records of the clocks after `done` into the run's points on
+/// rank 0 (collective; `None` elsewhere): the mean loss over all batches, reached when
+/// the slowest rank finished.
+fn combine(
+    comm: &dyn Comm,
+    records: &[ClockRecord],
+    done: u64,
+) -> gasket_engine::Result<Option<Vec<ClockPoint>>> {
+    let Some(all) = comm.gather_to(0, records)? else {
+        return Ok(None);
+    };
+    let per_rank = records.len();
+    let points = (0..per_rank)
+        .map(|c| {
+            let (mut loss, mut k, mut t) = (0.0, 0u64, 0.0f64);
+            for rank in 0..comm.size() {
+                let (l, n, s) = all[rank * per_rank + c];
+                loss += l;
+                k += n;
+                t = t.max(s);
+            }
+            ClockPoint {
+                clock: done + c as u64 + 1,
+                seconds: t,
+                objective: loss / k.max(1) as f64,
+            }
+        })
+        .collect();
+    Ok(Some(points))
+}
+
+/// The points a checkpoint saved, checked against the run resuming from it.
+fn resumed_history(
+    resumed: &param::Resumed,
+    clocks: u64,
+) -> gasket_engine::Result<Vec<ClockPoint>> {
+    let bad = |why: String| {
+        EngineError::Checkpoint(format!(
+            "{}: {why} (was it written by gasket sgd with these settings?)",
+            resumed.dir.display()
+        ))
+    };
+    let history = std::panic::catch_unwind(|| Vec::<ClockPoint>::decode(&mut &resumed.shared[..]))
+        .map_err(|_| bad("its run history does not decode".into()))?;
+    if history.len() as u64 != resumed.clock {
+        return Err(bad(format!(
+            "it holds {} clocks of history for clock {}",
+            history.len(),
+            resumed.clock
+        )));
+    }
+    if resumed.clock > clocks {
+        return Err(bad(format!(
+            "it was taken after clock {}, past this run's {clocks} clocks (--epochs x \
+             --clocks-per-epoch)",
+            resumed.clock
+        )));
+    }
+    Ok(history)
+}
+
+impl Wire for ClockPoint {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.clock, self.seconds, self.objective).encode(out);
+    }
+
+    fn decode(input: &mut &[u8]) -> Self {
+        let (clock, seconds, objective) = <(u64, f64, f64)>::decode(input);
+        ClockPoint {
+            clock,
+            seconds,
+            objective,
+        }
+    }
 }
 
 /// Matrix factorization under BSP without tables, for `ranks` workers: each clock every

@@ -15,16 +15,14 @@
 //! its choice. Older checkpoints are deleted only after a newer one is complete, so a
 //! failed write (disk full, read-only folder) leaves the previous one usable.
 
+mod collective;
 mod files;
 mod select;
 
 use std::path::PathBuf;
 
-pub(crate) use files::{
-    FileEntry, GLOBAL, MANIFEST, Manifest, part_name, read_framed, read_manifest, step_dir,
-    write_framed, write_manifest,
-};
-pub(crate) use select::prune;
+pub(crate) use collective::{Describe, agree, choose, gather_agreed, write_step};
+pub(crate) use files::{read_framed, read_manifest};
 pub use select::{CheckpointInfo, newest_complete};
 
 /// Default number of complete checkpoints kept on disk.
@@ -45,8 +43,8 @@ pub struct Checkpointing {
 }
 
 impl Checkpointing {
-    /// Whether a checkpoint is due after `iteration` supersteps.
-    pub(crate) fn due(&self, iteration: usize) -> bool {
+    /// Whether a checkpoint is due after `iteration` steps (supersteps, clocks).
+    pub fn due(&self, iteration: usize) -> bool {
         self.dir.is_some() && self.every > 0 && iteration % self.every == 0
     }
 

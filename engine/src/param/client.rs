@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
+use super::checkpoint::{Resumed, SavedRow};
 use super::lock;
 use super::metrics::TableMetrics;
 use super::protocol::{FINISHED, Outbox, Record};
@@ -50,6 +51,9 @@ struct ClientState {
     sent: HashMap<Key, Vec<(u64, Row)>>,
     /// Set when the exchange stopped with an error (the rank it lost, if one).
     failure: Option<Option<Rank>>,
+    /// A checkpoint's wait: the clock the server must reach, then its rows.
+    snapshot_at: Option<u64>,
+    snapshot: Option<Vec<SavedRow>>,
     wait_this_clock: f64,
     metrics: TableMetrics,
 }
@@ -61,21 +65,72 @@ pub(crate) struct ClientShared {
     pub ranks: usize,
     pub outbox: Outbox,
     pub wake: Sender<()>,
+    /// Where a resumed session started.
+    pub resumed: Option<Resumed>,
     state: Mutex<ClientState>,
     fresh: Condvar,
 }
 
 impl ClientShared {
-    pub(crate) fn new(specs: Vec<TableSpec>, rank: Rank, ranks: usize, wake: Sender<()>) -> Self {
+    /// A worker at clock 0, or at the clock of `resumed`.
+    pub(crate) fn new(
+        specs: Vec<TableSpec>,
+        (rank, ranks): (Rank, usize),
+        wake: Sender<()>,
+        resumed: Option<Resumed>,
+    ) -> Self {
+        let state = ClientState {
+            clock: resumed.as_ref().map_or(0, |r| r.clock),
+            ..ClientState::default()
+        };
         ClientShared {
             specs,
             rank,
             ranks,
             outbox: Outbox::new(ranks),
             wake,
-            state: Mutex::new(ClientState::default()),
+            resumed,
+            state: Mutex::new(state),
             fresh: Condvar::new(),
         }
+    }
+
+    /// Whether updates of this clock wait for `clock()`.
+    pub(crate) fn has_pending(&self) -> bool {
+        !lock(&self.state).pending.is_empty()
+    }
+
+    /// The rows of this rank's server once every worker has finished `clock` clocks
+    /// (blocks until the exchange thread delivers them).
+    pub(crate) fn snapshot_at(&self, clock: u64) -> Result<Vec<SavedRow>> {
+        let mut st = lock(&self.state);
+        st.snapshot_at = Some(clock);
+        drop(st);
+        let _ = self.wake.try_send(());
+        let mut st = lock(&self.state);
+        loop {
+            if let Some(lost) = st.failure {
+                return Err(super::failure_error(lost));
+            }
+            if let Some(rows) = st.snapshot.take() {
+                return Ok(rows);
+            }
+            st = self.fresh.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The clock a checkpoint waits for, if one does (asked by the exchange thread).
+    pub(crate) fn snapshot_wanted(&self) -> Option<u64> {
+        lock(&self.state).snapshot_at
+    }
+
+    /// Hands the server's rows to the waiting checkpoint.
+    pub(crate) fn deliver_snapshot(&self, rows: Vec<SavedRow>) {
+        let mut st = lock(&self.state);
+        st.snapshot_at = None;
+        st.snapshot = Some(rows);
+        drop(st);
+        self.fresh.notify_all();
     }
 
     /// A server's answer or push arrived (called by the exchange thread).

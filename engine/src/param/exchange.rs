@@ -148,6 +148,11 @@ pub(crate) fn run_exchange(
                 }
             }
         }
+        if let Some(clock) = client.snapshot_wanted()
+            && server.stamp() >= clock
+        {
+            client.deliver_snapshot(server.snapshot());
+        }
         if all_finished && total == 0 && !sections {
             break;
         }

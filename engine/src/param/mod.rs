@@ -51,6 +51,7 @@
 //! assert_eq!(total, 6.0);
 //! ```
 
+mod checkpoint;
 mod client;
 mod exchange;
 mod metrics;
@@ -61,10 +62,12 @@ mod server;
 mod spec;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use self::checkpoint::{Resumed, TableCheckpoint, WorkerState};
 pub use self::exchange::TableComm;
 pub use self::metrics::TableMetrics;
 pub use self::row::{Row, RowShape};
@@ -86,12 +89,17 @@ pub type TableRows = Vec<(TableId, u64, Row)>;
 pub struct ParamConfig {
     /// Longest pause between exchange rounds when nothing is waiting to be sent.
     pub flush_interval: Duration,
+    /// Start from the newest complete checkpoint in this folder (written by
+    /// [`TableClient::checkpoint`], on any number of ranks); the body learns where it
+    /// resumes from [`TableClient::resumed`].
+    pub resume: Option<PathBuf>,
 }
 
 impl Default for ParamConfig {
     fn default() -> Self {
         ParamConfig {
             flush_interval: Duration::from_micros(500),
+            resume: None,
         }
     }
 }
@@ -134,6 +142,11 @@ impl TableClient {
     /// Number of workers (ranks).
     pub fn num_ranks(&self) -> usize {
         self.shared.ranks
+    }
+
+    /// Where this session resumed from (`None` on a fresh start).
+    pub fn resumed(&self) -> Option<&Resumed> {
+        self.shared.resumed.as_ref()
     }
 
     /// The worker's current clock (clocks finished so far).
@@ -234,19 +247,27 @@ pub fn run<T>(
             TableId::MAX
         )));
     }
+    let mut server = Server::new(tables.clone(), comm.size());
+    let resumed = match &config.resume {
+        Some(root) => {
+            let (rows, resumed) = checkpoint::restore(comm, root, &tables)?;
+            server.restore(rows, resumed.clock);
+            Some(resumed)
+        }
+        None => None,
+    };
     let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
     let client = TableClient {
         shared: Arc::new(ClientShared::new(
-            tables.clone(),
-            comm.rank(),
-            comm.size(),
+            tables,
+            (comm.rank(), comm.size()),
             wake_tx.clone(),
+            resumed,
         )),
     };
     let mux = Arc::new(MuxShared::new(wake_tx.clone()));
     let table_comm = TableComm::new(comm, Arc::clone(&mux));
     let status = BodyStatus::default();
-    let server = Server::new(tables, comm.size());
     let (outcome, exchanged) = std::thread::scope(|s| {
         let exchange = s.spawn(|| {
             run_exchange(

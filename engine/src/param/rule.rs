@@ -14,6 +14,7 @@
 
 use super::row::Row;
 use super::spec::UpdateRule;
+use crate::wire::{Wire, decode_f32s, encode_f32s};
 
 /// What a stateful rule remembers about one row between steps.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +25,22 @@ pub struct RuleState {
     second: Vec<f32>,
     /// Steps taken (Adam's bias correction).
     steps: u32,
+}
+
+impl Wire for RuleState {
+    fn encode(&self, out: &mut Vec<u8>) {
+        encode_f32s(&self.first, out);
+        encode_f32s(&self.second, out);
+        self.steps.encode(out);
+    }
+
+    fn decode(input: &mut &[u8]) -> Self {
+        RuleState {
+            first: decode_f32s(input),
+            second: decode_f32s(input),
+            steps: u32::decode(input),
+        }
+    }
 }
 
 /// Adam's bias corrections `(1 - beta1^t, 1 - beta2^t)` at step `t` (1-based).

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::checkpoint::SavedRow;
 use super::protocol::Record;
 use super::row::Row;
 use super::rule::RuleState;
@@ -223,7 +224,44 @@ impl Server {
         }
     }
 
-    /// This server's rows, sorted by table and row (for checkpoints and final results).
+    /// The number of clocks every worker has finished.
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Every row with its optimizer state (a checkpoint's share of this server).
+    pub(crate) fn snapshot(&self) -> Vec<SavedRow> {
+        let mut rows: Vec<SavedRow> = self
+            .rows
+            .iter()
+            .map(|(&(table, row), r)| SavedRow {
+                table,
+                row,
+                values: r.values.clone(),
+                sparse_squares: r.sparse_squares.clone(),
+                state: r.state.clone(),
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.table, r.row));
+        rows
+    }
+
+    /// Starts from a checkpoint taken when every worker had finished `clock` clocks.
+    pub(crate) fn restore(&mut self, rows: Vec<SavedRow>, clock: u64) {
+        for saved in rows {
+            let row = ServerRow {
+                values: saved.values,
+                sparse_squares: saved.sparse_squares,
+                state: saved.state,
+                readers: Vec::new(),
+            };
+            self.rows.insert((saved.table, saved.row), row);
+        }
+        self.worker_clocks.fill(clock);
+        self.stamp = clock;
+    }
+
+    /// This server's rows, sorted by table and row (the final results).
     pub(crate) fn into_rows(self) -> Vec<(TableId, u64, Row)> {
         let mut rows: Vec<_> = self
             .rows

@@ -13,136 +13,52 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Frontier, FrontierKind, SyncEngine, exchange_ghosts};
-use crate::checkpoint::{
-    FileEntry, GLOBAL, MANIFEST, Manifest, newest_complete, part_name, prune, read_framed,
-    read_manifest, step_dir, write_framed, write_manifest,
-};
-use crate::comm::Comm;
-use crate::error::{EngineError, Result};
+use crate::checkpoint::{Describe, agree, choose, read_framed, read_manifest, write_step};
+use crate::error::Result;
 use crate::ids::{LocalId, VertexId};
 use crate::program::{Activation, VertexProgram};
 use crate::sync::Bitset;
 use crate::wire::Wire;
-
-/// Every rank's outcome of a local step, agreed in one collective: all ranks get every
-/// rank's payload, or all return the same error (naming the first rank that failed).
-fn gather_agreed(
-    comm: &dyn Comm,
-    mine: std::result::Result<Vec<u8>, String>,
-) -> Result<Vec<Vec<u8>>> {
-    let mut buf = Vec::new();
-    match mine {
-        Ok(payload) => {
-            false.encode(&mut buf);
-            buf.extend(payload);
-        }
-        Err(reason) => {
-            true.encode(&mut buf);
-            buf.extend(reason.into_bytes());
-        }
-    }
-    let mut all = comm.all_gather(buf)?;
-    for (rank, bytes) in all.iter_mut().enumerate() {
-        let failed = bytes.first() == Some(&1);
-        bytes.remove(0);
-        if failed {
-            let reason = String::from_utf8_lossy(bytes);
-            let who = if comm.size() > 1 {
-                format!("rank {rank}: ")
-            } else {
-                String::new()
-            };
-            return Err(EngineError::Checkpoint(format!("{who}{reason}")));
-        }
-    }
-    Ok(all)
-}
-
-/// [`gather_agreed`] for steps that produce nothing to share.
-fn agree(comm: &dyn Comm, mine: std::result::Result<(), String>) -> Result<()> {
-    gather_agreed(comm, mine.map(|()| Vec::new())).map(|_| ())
-}
 
 impl<P: VertexProgram> SyncEngine<'_, P> {
     /// Writes a checkpoint of the state after `self.iteration` supersteps (collective).
     pub(super) fn write_checkpoint(&self) -> Result<()> {
         let settings = &self.config.checkpoint;
         let root = settings.dir.as_deref().expect("due() checked the folder");
-        let dir = step_dir(root, self.iteration as u64);
-        let rank = self.comm.rank();
         let started = std::time::Instant::now();
-
-        // Rank 0 makes the folder and clears a manifest an earlier run may have left there,
-        // before any part is replaced.
-        let prepared = if rank == 0 {
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| match std::fs::remove_file(dir.join(MANIFEST)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                    _ => Ok(()),
-                })
-                .map_err(|e| format!("cannot create checkpoint {}: {e}", dir.display()))
-        } else {
-            Ok(())
+        let topo = &self.graph.topo;
+        let describe = Describe {
+            program: std::any::type_name::<P>().to_string(),
+            sizes: (topo.num_global_vertices(), topo.num_global_edges()),
         };
-        agree(self.comm, prepared)?;
-
-        let body = self.encode_part();
-        let written = std::fs::create_dir_all(&dir)
-            .and_then(|()| write_framed(&dir, &part_name(rank), &body))
-            .map(|entry| {
-                let mut bytes = Vec::new();
-                (entry.len, entry.crc).encode(&mut bytes);
-                bytes
-            })
-            .map_err(|e| format!("cannot write checkpoint {}: {e}", dir.display()));
-        let entries = gather_agreed(self.comm, written)?;
-
-        let finished = if rank == 0 {
-            self.write_global_and_manifest(&dir, &entries)
-                .map_err(|e| format!("cannot write checkpoint {}: {e}", dir.display()))
-        } else {
-            Ok(())
-        };
-        agree(self.comm, finished)?;
-        if rank == 0 {
-            prune(root, settings.keep());
-            if self.config.log_progress {
-                tracing::info!(
-                    "checkpoint after superstep {} written to {} in {:.3}s",
-                    self.iteration,
-                    dir.display(),
-                    started.elapsed().as_secs_f64()
-                );
-            }
+        let dir = write_step(
+            self.comm,
+            root,
+            self.iteration as u64,
+            settings.keep(),
+            &self.encode_part(),
+            || self.encode_global(),
+            describe,
+        )?;
+        if self.comm.rank() == 0 && self.config.log_progress {
+            tracing::info!(
+                "checkpoint after superstep {} written to {} in {:.3}s",
+                self.iteration,
+                dir.display(),
+                started.elapsed().as_secs_f64()
+            );
         }
         Ok(())
     }
 
-    fn write_global_and_manifest(&self, dir: &Path, parts: &[Vec<u8>]) -> std::io::Result<()> {
+    /// The facts every rank shares: iteration, aggregates, frontier kind, program state.
+    fn encode_global(&self) -> Vec<u8> {
         let mut global = Vec::new();
         (self.iteration as u64).encode(&mut global);
         self.aggregates.encode(&mut global);
         (self.frontier.kind() == FrontierKind::All).encode(&mut global);
         self.program.save_state().encode(&mut global);
-        let mut files = vec![write_framed(dir, GLOBAL, &global)?];
-        for (rank, bytes) in parts.iter().enumerate() {
-            let (len, crc) = <(u64, u32)>::decode(&mut bytes.as_slice());
-            files.push(FileEntry {
-                name: part_name(rank),
-                len,
-                crc,
-            });
-        }
-        let topo = &self.graph.topo;
-        let manifest = Manifest {
-            program: std::any::type_name::<P>().to_string(),
-            iteration: self.iteration as u64,
-            ranks: self.comm.size(),
-            vertices: topo.num_global_vertices(),
-            edges: topo.num_global_edges(),
-            files,
-        };
-        write_manifest(dir, &manifest)
+        global
     }
 
     /// This rank's records: owned vertices, the next superstep's active vertices and
@@ -187,24 +103,7 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
     /// Replaces the freshly initialised state with the newest complete checkpoint in
     /// `root` (collective).
     pub(super) fn restore_checkpoint(&mut self, root: &Path) -> Result<()> {
-        // Rank 0 chooses; every rank uses its choice.
-        let choice = if self.comm.rank() == 0 {
-            newest_complete(root).map(|info| {
-                if self.config.log_progress {
-                    tracing::info!(
-                        "resuming from {} (superstep {}, written by {} rank(s))",
-                        info.dir.display(),
-                        info.iteration,
-                        info.ranks
-                    );
-                }
-                info.dir.to_string_lossy().into_owned().into_bytes()
-            })
-        } else {
-            Ok(Vec::new())
-        };
-        let chosen = gather_agreed(self.comm, choice)?.swap_remove(0);
-        let dir = std::path::PathBuf::from(String::from_utf8_lossy(&chosen).into_owned());
+        let dir = choose(self.comm, root, "superstep", self.config.log_progress)?;
         let started = std::time::Instant::now();
         let loaded = self.load_records(&dir);
         agree(self.comm, loaded)?;
