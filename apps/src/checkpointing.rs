@@ -67,7 +67,17 @@ impl CheckpointArgs {
     /// The engine's settings; `supersteps_per_unit` supersteps make one unit of
     /// `--checkpoint-every` (2 for LDA's sweeps, else 1).
     pub fn settings(&self, supersteps_per_unit: usize) -> Checkpointing {
-        let every = self.checkpoint_every.map_or(DEFAULT_EVERY, |n| n as usize);
+        self.settings_every(DEFAULT_EVERY, supersteps_per_unit)
+    }
+
+    /// [`settings`](Self::settings) with `default_every` units between checkpoints when
+    /// `--checkpoint-every` is not given.
+    pub fn settings_every(
+        &self,
+        default_every: usize,
+        supersteps_per_unit: usize,
+    ) -> Checkpointing {
+        let every = self.checkpoint_every.map_or(default_every, |n| n as usize);
         Checkpointing {
             dir: self.checkpoint_dir.clone(),
             every: every.saturating_mul(supersteps_per_unit),

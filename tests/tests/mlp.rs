@@ -45,6 +45,7 @@ fn settings(rule: UpdateRule, epochs: usize, batch: usize) -> TrainSettings {
         consistency: Consistency::Bsp,
         seed: 5,
         progress: false,
+        checkpoint: Default::default(),
     }
 }
 
@@ -143,6 +144,70 @@ fn bsp_on_several_ranks_follows_one_rank_on_the_same_global_batch() {
             assert!((one.epochs[1].test_loss - many.epochs[1].test_loss).abs() < 1e-4);
         }
     }
+}
+
+/// The largest difference between two runs' parameters.
+fn worst_difference(a: &TrainReport, b: &TrainReport) -> f32 {
+    a.blocks
+        .iter()
+        .zip(&b.blocks)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn training_resumes_from_an_epoch_checkpoint_on_any_rank_count() {
+    let split = Split {
+        train: blobs(203, 3, 6, 0),
+        test: blobs(30, 3, 6, 500),
+    };
+    let net = Net::chain(&[6, 9, 3], Activation::Tanh).unwrap();
+    // Adam with a cosine schedule over 4 epochs of 7 steps: moments, step counts and the
+    // clock must all come back.
+    let full = TrainSettings {
+        schedule: LrSchedule::Cosine { clocks: 28 },
+        ..settings(ADAM, 4, 32)
+    };
+    let uninterrupted = train_on(2, &net, &split, &full);
+    for (first, then) in [(2, 2), (1, 4), (4, 1)] {
+        let tmp = tempfile::tempdir().unwrap();
+        // Stopped after 2 epochs: its checkpoint after epoch 1 is the newest.
+        let mut stopped = TrainSettings {
+            epochs: 2,
+            ..full.clone()
+        };
+        stopped.checkpoint.dir = Some(tmp.path().to_path_buf());
+        stopped.checkpoint.every = 1;
+        stopped.checkpoint.keep = 2;
+        train_on(first, &net, &split, &stopped);
+        let mut resuming = full.clone();
+        resuming.checkpoint.resume = Some(tmp.path().to_path_buf());
+        let resumed = train_on(then, &net, &split, &resuming);
+        let epochs: Vec<usize> = resumed.epochs.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, [1, 2, 3, 4]);
+        let worst = worst_difference(&resumed, &uninterrupted);
+        if (first, then) == (2, 2) {
+            assert_eq!(resumed.blocks, uninterrupted.blocks, "same ranks under BSP");
+        } else {
+            // Other ranks sum the batch's gradient in another order.
+            assert!(
+                worst < 1e-4,
+                "{first} then {then} ranks: differs by {worst}"
+            );
+        }
+    }
+    // Without the optimizer state the run would differ: a run started afresh from the
+    // checkpointed weights with plain SGD is far from the uninterrupted one.
+    let fresh = train_on(
+        2,
+        &net,
+        &split,
+        &TrainSettings {
+            schedule: LrSchedule::Cosine { clocks: 28 },
+            ..settings(UpdateRule::Sgd { lr: 0.01 }, 4, 32)
+        },
+    );
+    assert!(worst_difference(&fresh, &uninterrupted) > 1e-2);
 }
 
 #[test]
@@ -306,6 +371,37 @@ fn bad_input_exits_with_code_2_and_says_why() {
     fails_with(
         &["mlp", "--load", &path("bad.json"), "--eval", &csv],
         "not a gasket MLP model",
+    );
+    // Checkpoints: none to resume from; one of another network; one past the run.
+    fails_with(
+        &["mlp", "--data", &csv, "--resume", &path("none")],
+        "cannot read the checkpoint folder",
+    );
+    let ck = path("ck");
+    let train = |extra: &[&str]| {
+        let mut args = vec!["mlp", "--data", &csv, "--batch", "16"];
+        args.extend_from_slice(extra);
+        gasket(&args)
+    };
+    let out = train(&["--epochs", "3", "--checkpoint-dir", &ck]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fails_with(
+        &["mlp", "--data", &csv, "--layers", "4,5,2", "--resume", &ck],
+        "holds tables [",
+    );
+    fails_with(
+        &[
+            "mlp", "--data", &csv, "--batch", "16", "--epochs", "1", "--resume", &ck,
+        ],
+        "past this run's 1 epochs",
+    );
+    fails_with(
+        &["mlp", "--data", &csv, "--batch", "32", "--resume", &ck],
+        "which is not 2 epochs of",
     );
     // A truncated IDX file.
     let idx = d.join("idx");

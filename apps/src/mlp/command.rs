@@ -118,6 +118,10 @@ pub struct MlpArgs {
     /// Write per-epoch figures as JSON.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// Checkpoints of the parameters and optimizer state every --checkpoint-every
+    /// epochs (default 1), and resuming from them on any number of ranks.
+    #[command(flatten)]
+    pub checkpoint: crate::checkpointing::CheckpointArgs,
     /// Load a saved model instead of training.
     #[arg(long, requires = "eval")]
     pub load: Option<PathBuf>,
@@ -292,6 +296,7 @@ pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
         consistency: args.staleness.consistency(),
         seed: args.seed,
         progress,
+        checkpoint: args.checkpoint.settings_every(1, 1),
     };
     let reports = gasket_engine::launch(backend, |comm| -> Result<Option<TrainReport>> {
         match &selected {

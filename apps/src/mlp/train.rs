@@ -6,11 +6,23 @@
 //! backward on the share with the loss scaled by `1 / B` (so the ranks' gradients sum to
 //! the batch mean), and pushes the gradient. After each epoch the ranks score their
 //! shares of the test set and sum the figures.
+//!
+//! **Checkpoints** (`checkpoint`): a run that writes or resumes checkpoints keeps its
+//! parameters in the tables even on one rank, so every checkpoint is a table checkpoint
+//! taken at the end of an epoch (the tables' rows with their optimizer state, and the
+//! epochs' figures so far) and resumes on any number of ranks. The shuffles are seeded
+//! by epoch, so a resumed run takes the batches an uninterrupted one would.
 
 use std::time::Instant;
 
+use gasket_engine::checkpoint::Checkpointing;
 use gasket_engine::comm::{Comm, ReduceOp};
-use gasket_engine::param::{self, Consistency, LrSchedule, ParamConfig, UpdateRule};
+use gasket_engine::error::EngineError;
+use gasket_engine::param::{
+    self, Consistency, LrSchedule, ParamConfig, TableCheckpoint, TableClient, TableComm,
+    UpdateRule, WorkerState,
+};
+use gasket_engine::wire::Wire;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
@@ -38,6 +50,8 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Show a progress bar per epoch (rank 0, terminal only).
     pub progress: bool,
+    /// Checkpoints every `every` epochs, and where to resume from.
+    pub checkpoint: Checkpointing,
 }
 
 /// Figures of one epoch, summed over ranks.
@@ -71,6 +85,28 @@ impl EpochPoint {
                 self.test_loss,
                 100.0 * self.test_accuracy
             )
+        }
+    }
+}
+
+impl Wire for EpochPoint {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (self.epoch as u64, self.seconds, self.train_loss).encode(out);
+        (self.train_accuracy, self.test_loss, self.test_accuracy).encode(out);
+        self.samples_per_second.encode(out);
+    }
+
+    fn decode(input: &mut &[u8]) -> Self {
+        let (epoch, seconds, train_loss) = <(u64, f64, f64)>::decode(input);
+        let (train_accuracy, test_loss, test_accuracy) = <(f64, f64, f64)>::decode(input);
+        EpochPoint {
+            epoch: epoch as usize,
+            seconds,
+            train_loss,
+            train_accuracy,
+            test_loss,
+            test_accuracy,
+            samples_per_second: f64::decode(input),
         }
     }
 }
@@ -133,17 +169,48 @@ pub fn train_rank<K: Kernels>(
     settings: &TrainSettings,
     comm: &dyn Comm,
 ) -> Result<Vec<EpochPoint>> {
+    train_epochs(
+        kernels,
+        model,
+        store,
+        data,
+        settings,
+        comm,
+        Vec::new(),
+        &mut |_| Ok(()),
+    )
+}
+
+/// [`train_rank`] after the epochs of `history`, calling `after_epoch` with the figures
+/// so far at the end of every epoch.
+#[allow(clippy::too_many_arguments)]
+fn train_epochs<K: Kernels>(
+    kernels: &K,
+    model: &mut Model<K>,
+    store: &mut dyn ParamStore<K>,
+    data: &Split,
+    settings: &TrainSettings,
+    comm: &dyn Comm,
+    history: Vec<EpochPoint>,
+    after_epoch: &mut dyn FnMut(&[EpochPoint]) -> Result<()>,
+) -> Result<Vec<EpochPoint>> {
     let (rank, ranks) = (comm.rank(), comm.size());
     let n = data.train.len();
     let steps = n.div_ceil(settings.batch);
     let mut order: Vec<usize> = (0..n).collect();
     let test_share: Vec<usize> = (rank..data.test.len()).step_by(ranks).collect();
     let (mut features, mut labels) = (Vec::new(), Vec::new());
-    let mut points = Vec::with_capacity(settings.epochs);
-    let mut trained = 0.0;
+    let mut trained = history.last().map_or(0.0, |p| p.seconds);
+    let done = history.len();
+    let mut points = history;
     for epoch in 1..=settings.epochs {
+        // Each epoch shuffles the previous epoch's order: a resumed run replays the
+        // shuffles of the epochs it skips.
         let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed ^ (epoch as u64) << 32);
         order.shuffle(&mut rng);
+        if epoch <= done {
+            continue;
+        }
         let bar = crate::progress::bar(
             steps as u64,
             format!("epoch {epoch}/{}", settings.epochs),
@@ -192,6 +259,7 @@ pub fn train_rank<K: Kernels>(
             );
         }
         points.push(point);
+        after_epoch(&points)?;
     }
     Ok(points)
 }
@@ -216,7 +284,8 @@ pub fn train<K: Kernels>(
         settings.seed,
     );
     let capacity = settings.batch.div_ceil(comm.size()).max(1024);
-    if comm.size() == 1 {
+    let checkpoints = &settings.checkpoint;
+    if comm.size() == 1 && checkpoints.dir.is_none() && checkpoints.resume.is_none() {
         let mut model = Model::new(kernels, net.clone(), capacity)?;
         let mut store = LocalStore::new(
             kernels,
@@ -234,19 +303,36 @@ pub fn train<K: Kernels>(
     }
     let as_engine = |e: crate::AppError| match e {
         crate::AppError::Engine(e) => e,
-        other => gasket_engine::error::EngineError::Config(other.to_string()),
+        other => EngineError::Config(other.to_string()),
     };
-    let finished = param::run(
-        comm,
-        specs,
-        &ParamConfig::default(),
-        |client, table_comm| {
-            let mut model = Model::new(kernels, net.clone(), capacity).map_err(as_engine)?;
-            let mut store = TableStore::new(client, net);
-            train_rank(kernels, &mut model, &mut store, data, settings, table_comm)
-                .map_err(as_engine)
-        },
-    )?;
+    let steps = data.train.len().div_ceil(settings.batch) as u64;
+    let config = ParamConfig {
+        resume: checkpoints.resume.clone(),
+        ..ParamConfig::default()
+    };
+    let finished = param::run(comm, specs, &config, |client, table_comm| {
+        let history = match client.resumed() {
+            Some(resumed) => resumed_history(resumed, steps, settings.epochs)?,
+            None => Vec::new(),
+        };
+        let mut model = Model::new(kernels, net.clone(), capacity).map_err(as_engine)?;
+        let mut store = TableStore::new(client, net);
+        let mut after_epoch = |points: &[EpochPoint]| {
+            checkpoint_epoch(client, table_comm, checkpoints, points, settings.epochs)
+                .map_err(crate::AppError::from)
+        };
+        train_epochs(
+            kernels,
+            &mut model,
+            &mut store,
+            data,
+            settings,
+            table_comm,
+            history,
+            &mut after_epoch,
+        )
+        .map_err(as_engine)
+    })?;
     let Some(rows) = param::gather_rows(comm, 0, &finished.rows)? else {
         return Ok(None);
     };
@@ -262,4 +348,70 @@ pub fn train<K: Kernels>(
         blocks,
         ranks: comm.size(),
     }))
+}
+
+/// Writes a table checkpoint after the epochs of `points` when one is due (not after the
+/// last epoch: the run's outputs follow at once).
+fn checkpoint_epoch(
+    client: &TableClient,
+    comm: &TableComm<'_>,
+    checkpoints: &Checkpointing,
+    points: &[EpochPoint],
+    epochs: usize,
+) -> gasket_engine::Result<()> {
+    let Some(dir) = &checkpoints.dir else {
+        return Ok(());
+    };
+    if !checkpoints.due(points.len()) || points.len() == epochs {
+        return Ok(());
+    }
+    let mut shared = Vec::new();
+    points.to_vec().encode(&mut shared);
+    let state = WorkerState {
+        shared,
+        records: Vec::new(),
+    };
+    let target = TableCheckpoint {
+        dir,
+        keep: checkpoints.keep,
+    };
+    let written = client.checkpoint(comm, &target, &state)?;
+    if client.rank() == 0 {
+        tracing::info!(
+            "checkpoint after epoch {} in {}",
+            points.len(),
+            written.display()
+        );
+    }
+    Ok(())
+}
+
+/// The epochs a checkpoint saved, checked against the run resuming from it.
+fn resumed_history(
+    resumed: &param::Resumed,
+    steps_per_epoch: u64,
+    epochs: usize,
+) -> gasket_engine::Result<Vec<EpochPoint>> {
+    let bad = |why: String| {
+        EngineError::Checkpoint(format!(
+            "{}: {why} (was it written by gasket mlp with this data and --batch?)",
+            resumed.dir.display()
+        ))
+    };
+    let history = std::panic::catch_unwind(|| Vec::<EpochPoint>::decode(&mut &resumed.shared[..]))
+        .map_err(|_| bad("its epoch figures do not decode".into()))?;
+    if history.len() as u64 * steps_per_epoch != resumed.clock {
+        return Err(bad(format!(
+            "it was taken after {} steps, which is not {} epochs of {steps_per_epoch} steps",
+            resumed.clock,
+            history.len()
+        )));
+    }
+    if history.len() > epochs {
+        return Err(bad(format!(
+            "it was taken after epoch {}, past this run's {epochs} epochs",
+            history.len()
+        )));
+    }
+    Ok(history)
 }
