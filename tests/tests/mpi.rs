@@ -358,6 +358,71 @@ fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
     }
 }
 
+/// Parameter-table checkpoints written by MPI ranks resume under MPI (the same model as
+/// an uninterrupted run, bit for bit under BSP) and on thread ranks of another count.
+#[test]
+fn sgd_checkpoints_of_mpi_ranks_resume_under_mpi_and_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (ck, full, resumed, threads) = (
+        path("ck"),
+        path("full.tsv"),
+        path("resumed.tsv"),
+        path("threads.tsv"),
+    );
+    let common = [
+        "sgd",
+        "--model",
+        "mf",
+        "--synthetic",
+        "300,100,20",
+        "--clocks-per-epoch",
+        "4",
+    ];
+    fn with<'a>(common: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [common, extra].concat()
+    }
+    run_ok(2, &with(&common, &["--epochs", "4", "-o", &full]));
+    // A run stopped after 2 epochs: its newest checkpoint is after clock 6.
+    run_ok(
+        2,
+        &with(
+            &common,
+            &[
+                "--epochs",
+                "2",
+                "--checkpoint-dir",
+                &ck,
+                "--checkpoint-every",
+                "3",
+            ],
+        ),
+    );
+    run_ok(
+        2,
+        &with(&common, &["--epochs", "4", "--resume", &ck, "-o", &resumed]),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&full).unwrap(),
+        std::fs::read_to_string(&resumed).unwrap()
+    );
+    let out = gasket_tests::gasket(&with(
+        &common,
+        &[
+            "--epochs", "4", "--ranks", "3", "--resume", &ck, "-o", &threads,
+        ],
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains(": 16 clocks in"), "{summary}");
+    let rows = std::fs::read_to_string(&threads).unwrap().lines().count();
+    assert_eq!(
+        rows,
+        std::fs::read_to_string(&full).unwrap().lines().count()
+    );
+}
+
 /// LDA under MPI writes the same model as the same number of thread ranks. Draws depend
 /// on the seed, the document, the superstep and the scatter tasks, which follow the
 /// thread count; Open MPI may bind each process to one core, so both sides run one

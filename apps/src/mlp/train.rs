@@ -375,12 +375,14 @@ fn checkpoint_epoch(
         dir,
         keep: checkpoints.keep,
     };
+    let started = Instant::now();
     let written = client.checkpoint(comm, &target, &state)?;
     if client.rank() == 0 {
         tracing::info!(
-            "checkpoint after epoch {} in {}",
+            "checkpoint after epoch {} written to {} in {:.3}s",
             points.len(),
-            written.display()
+            written.display(),
+            started.elapsed().as_secs_f64()
         );
     }
     Ok(())

@@ -524,9 +524,15 @@ pub fn run(
                     dir,
                     keep: checkpoints.keep,
                 };
+                let started = Instant::now();
                 let written = tables.checkpoint(tcomm, &target, &state)?;
                 if progress && rank == 0 {
-                    tracing::info!("checkpoint after clock {} in {}", c + 1, written.display());
+                    tracing::info!(
+                        "checkpoint after clock {} written to {} in {:.3}s",
+                        c + 1,
+                        written.display(),
+                        started.elapsed().as_secs_f64()
+                    );
                 }
             }
         }
