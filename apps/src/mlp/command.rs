@@ -355,10 +355,12 @@ fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected) 
         selected.describe(),
         ranks,
         if ranks == 1 { "" } else { "s" },
-        if ranks == 1 {
-            "parameters on the device".to_string()
-        } else {
+        if ranks > 1 {
             args.staleness.label()
+        } else if args.checkpoint.is_set() {
+            "parameters in the tables, for checkpoints".to_string()
+        } else {
+            "parameters on the device".to_string()
         },
         last.test_summary(),
         last.train_loss,

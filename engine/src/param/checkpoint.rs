@@ -189,15 +189,17 @@ pub(crate) fn restore(
     specs: &[TableSpec],
 ) -> Result<(Vec<SavedRow>, Resumed)> {
     let dir = choose(comm, root, "clock", true)?;
+    let started = std::time::Instant::now();
     let loaded = load(&dir, specs, comm.rank(), comm.size());
     let outcome = loaded.as_ref().map(|_| ()).map_err(Clone::clone);
     agree(comm, outcome)?;
     let (rows, resumed) = loaded.expect("agreed");
     if comm.rank() == 0 {
         tracing::info!(
-            "parameter tables resume at clock {} ({} rank(s) wrote the checkpoint)",
+            "parameter tables resume at clock {} (checkpoint of {} rank(s) read in {:.3}s)",
             resumed.clock,
-            resumed.ranks
+            resumed.ranks,
+            started.elapsed().as_secs_f64()
         );
     }
     Ok((rows, resumed))
