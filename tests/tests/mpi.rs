@@ -323,21 +323,16 @@ fn parameter_table_checks_pass_on_mpi_ranks() {
 }
 
 /// BSP SGD is bit-reproducible: MPI ranks write the same model as thread ranks.
+/// Matrix factorization on synthetic ratings, the sgd runs' common arguments.
+const SGD_MF: [&str; 5] = ["sgd", "--model", "mf", "--synthetic", "300,100,20"];
+
 #[test]
 fn bsp_sgd_on_mpi_ranks_equals_thread_ranks() {
     let dir = tempfile::tempdir().unwrap();
     for np in [2, 4] {
         let mpi_out = dir.path().join(format!("mpi{np}.tsv"));
         let thr_out = dir.path().join(format!("thr{np}.tsv"));
-        let common = [
-            "sgd",
-            "--model",
-            "mf",
-            "--synthetic",
-            "300,100,20",
-            "--epochs",
-            "3",
-        ];
+        let common = [&SGD_MF[..], &["--epochs", "3"]].concat();
         let mut a: Vec<&str> = common.to_vec();
         a.extend(["--straggler", "1:2:0.5", "-o", mpi_out.to_str().unwrap()]);
         run_ok(np, &a);
@@ -370,15 +365,7 @@ fn sgd_checkpoints_of_mpi_ranks_resume_under_mpi_and_on_threads() {
         path("resumed.tsv"),
         path("threads.tsv"),
     );
-    let common = [
-        "sgd",
-        "--model",
-        "mf",
-        "--synthetic",
-        "300,100,20",
-        "--clocks-per-epoch",
-        "4",
-    ];
+    let common = [&SGD_MF[..], &["--clocks-per-epoch", "4"]].concat();
     fn with<'a>(common: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         [common, extra].concat()
     }

@@ -156,35 +156,15 @@ pub fn evaluate<K: Kernels>(
     Ok((loss / count.max(1.0), correct / count.max(1.0)))
 }
 
-/// Trains this rank's share (see the module docs); every rank gets the summed figures.
+/// Trains this rank's share (see the module docs) for the epochs after those of
+/// `history` (a resumed run's), calling `after_epoch` with the figures so far at the end
+/// of every epoch; every rank gets the summed figures.
 ///
 /// # Errors
 ///
-/// A failed kernel, table access or collective.
-pub fn train_rank<K: Kernels>(
-    kernels: &K,
-    model: &mut Model<K>,
-    store: &mut dyn ParamStore<K>,
-    data: &Split,
-    settings: &TrainSettings,
-    comm: &dyn Comm,
-) -> Result<Vec<EpochPoint>> {
-    train_epochs(
-        kernels,
-        model,
-        store,
-        data,
-        settings,
-        comm,
-        Vec::new(),
-        &mut |_| Ok(()),
-    )
-}
-
-/// [`train_rank`] after the epochs of `history`, calling `after_epoch` with the figures
-/// so far at the end of every epoch.
+/// A failed kernel, table access, collective or `after_epoch`.
 #[allow(clippy::too_many_arguments)]
-fn train_epochs<K: Kernels>(
+pub fn train_rank<K: Kernels>(
     kernels: &K,
     model: &mut Model<K>,
     store: &mut dyn ParamStore<K>,
@@ -293,7 +273,17 @@ pub fn train<K: Kernels>(
             (settings.rule, settings.schedule),
             &initial_blocks(net, &specs),
         )?;
-        let epochs = train_rank(kernels, &mut model, &mut store, data, settings, comm)?;
+        let no_checkpoints = &mut |_: &[EpochPoint]| Ok(());
+        let epochs = train_rank(
+            kernels,
+            &mut model,
+            &mut store,
+            data,
+            settings,
+            comm,
+            Vec::new(),
+            no_checkpoints,
+        )?;
         let blocks = model.to_host(kernels, false)?;
         return Ok(Some(TrainReport {
             epochs,
@@ -321,7 +311,7 @@ pub fn train<K: Kernels>(
             checkpoint_epoch(client, table_comm, checkpoints, points, settings.epochs)
                 .map_err(crate::AppError::from)
         };
-        train_epochs(
+        train_rank(
             kernels,
             &mut model,
             &mut store,
@@ -400,8 +390,7 @@ fn resumed_history(
             resumed.dir.display()
         ))
     };
-    let history = std::panic::catch_unwind(|| Vec::<EpochPoint>::decode(&mut &resumed.shared[..]))
-        .map_err(|_| bad("its epoch figures do not decode".into()))?;
+    let history: Vec<EpochPoint> = resumed.shared_as()?;
     if history.len() as u64 * steps_per_epoch != resumed.clock {
         return Err(bad(format!(
             "it was taken after {} steps, which is not {} epochs of {steps_per_epoch} steps",

@@ -615,8 +615,7 @@ fn resumed_history(
             resumed.dir.display()
         ))
     };
-    let history = std::panic::catch_unwind(|| Vec::<ClockPoint>::decode(&mut &resumed.shared[..]))
-        .map_err(|_| bad("its run history does not decode".into()))?;
+    let history: Vec<ClockPoint> = resumed.shared_as()?;
     if history.len() as u64 != resumed.clock {
         return Err(bad(format!(
             "it holds {} clocks of history for clock {}",

@@ -92,6 +92,30 @@ pub struct Resumed {
     pub records: Vec<(u64, Vec<u8>)>,
 }
 
+impl Resumed {
+    /// The shared state decoded as `T` (what the workers saved with
+    /// [`Wire::encode`]).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Checkpoint`] when it does not decode as a `T` (a checkpoint written
+    /// by another program), or leaves bytes over.
+    pub fn shared_as<T: Wire>(&self) -> Result<T> {
+        let decoded = std::panic::catch_unwind(|| {
+            let mut input = self.shared.as_slice();
+            let value = T::decode(&mut input);
+            input.is_empty().then_some(value)
+        });
+        decoded.ok().flatten().ok_or_else(|| {
+            EngineError::Checkpoint(format!(
+                "{}: its saved state does not decode as `{}` (written by another program?)",
+                self.dir.display(),
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
 /// Where and how a session writes checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableCheckpoint<'a> {
