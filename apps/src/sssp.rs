@@ -157,7 +157,8 @@ pub fn run_async(
 /// The smallest vertex id of the graph (the default source). Collective.
 pub fn smallest_vertex(comm: &dyn Comm, topo: &gasket_engine::Topology) -> crate::Result<VertexId> {
     let mut v = [topo.global_ids()[..topo.num_owned()]
-        .first()
+        .iter()
+        .min()
         .copied()
         .unwrap_or(u64::MAX)];
     comm.all_reduce_u64(&mut v, ReduceOp::Min)?;

@@ -2,9 +2,9 @@
 //!
 //! 1. Every edge goes to the owner of its source and, if different, to the owner of its
 //!    target; every declared vertex goes to its owner (one `all_to_all_v`).
-//! 2. Each rank numbers its owned vertices in ascending global id, then its ghosts in
-//!    ascending global id, and builds both CSRs by counting sort (rows keep arrival order).
-//! 3. Each rank sends every peer the global ids of the ghosts that peer owns (in ascending
+//! 2. Each rank numbers its owned vertices, then its ghosts, hubs first (see `numbering`),
+//!    and builds both CSRs by counting sort (rows keep arrival order).
+//! 3. Each rank sends every peer the global ids of the ghosts that peer owns (in local-id
 //!    order); the peer turns them into its mirror plan. Both sides now agree on the order,
 //!    so later ghost updates are payload only.
 
@@ -97,7 +97,7 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
     // 1. Shuffle edges and declared vertices to their owners.
     let (edges, declared) = shuffle(comm, ownership, input)?;
 
-    // 2. Number owned vertices, then ghosts, each in ascending global id.
+    // 2. Number owned vertices, then ghosts, hubs first.
     let numbering = Numbering::new(me, ownership, &edges, &declared)?;
     drop(declared);
     let num_owned = numbering.num_owned;
@@ -144,6 +144,8 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
         })
         .collect();
 
+    let mut owned_by_gid: Vec<LocalId> = (0..num_owned as LocalId).collect();
+    owned_by_gid.par_sort_unstable_by_key(|&l| numbering.global_ids[l as usize]);
     let owned_source_edges = out_csr.num_entries() as u64;
     let num_global_vertices = comm.sum_u64(num_owned as u64)?;
     let num_global_edges = comm.sum_u64(owned_source_edges)?;
@@ -153,6 +155,7 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
             num_ranks: n_ranks,
             num_owned,
             global_ids: numbering.global_ids,
+            owned_by_gid,
             ghost_owner,
             ghost_slot,
             in_csr,
@@ -333,7 +336,8 @@ mod tests {
             shift(triangle_plus_tail()),
         )
         .unwrap();
-        let expect: Vec<u64> = [1, 2, 3, 4, 9].iter().map(|v| v + far).collect();
+        // Hubs first: 3 has two out-edges, then ascending ids.
+        let expect: Vec<u64> = [3, 1, 2, 4, 9].iter().map(|v| v + far).collect();
         assert_eq!(g.global_ids(), &expect[..]);
         let three = g.owned_local_id(3 + far).unwrap();
         let outs: Vec<u64> = g

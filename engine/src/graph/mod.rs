@@ -12,9 +12,9 @@
 //! data is a zero-sized type, so PageRank's pull loop touches only neighbour ids).
 //!
 //! Mirror plans: for each peer, `mirrors[p]` lists my owned vertices that `p` holds as
-//! ghosts, and `ghosts_by_owner[p]` lists my ghosts owned by `p`, both in ascending global
-//! id. The two ranks agree on that order at build time, so a ghost update carries only
-//! payload bytes.
+//! ghosts, and `ghosts_by_owner[p]` lists my ghosts owned by `p`, both in the ghost
+//! holder's local-id order. The two ranks agree on that order at build time, so a ghost
+//! update carries only payload bytes.
 
 mod build;
 mod numbering;

@@ -1,6 +1,12 @@
-//! Numbering a rank's vertices: owned vertices `0..num_owned` in ascending global id, then
-//! ghosts in ascending global id, and the global -> local lookup the build needs for every
-//! edge endpoint.
+//! Numbering a rank's vertices: owned vertices `0..num_owned`, then ghosts, each group by
+//! descending number of out-edges on this rank (ties in ascending global id), and the
+//! global -> local lookup the build needs for every edge endpoint.
+//!
+//! **Why by out-degree.** A pull loop reads, for every in-edge, the value of its source: on
+//! a power-law graph most reads go to the few vertices with many out-edges. Numbering them
+//! first packs the values read most into few cache lines and pages (hub sorting), which
+//! made PageRank on a Kronecker scale-20 graph 1.5x faster per superstep (BENCHMARKS).
+//! Nothing else depends on the order: results and checkpoints are keyed by global id.
 //!
 //! When the global ids are dense enough (the largest id is within a small factor of the
 //! number of endpoints, as in generated graphs and most SNAP files), a direct table indexed
@@ -68,7 +74,36 @@ impl Numbering {
                 numbering.global_ids.len()
             )));
         }
+        let mut numbering = numbering;
+        numbering.order_by_out_degree(edges);
         Ok(numbering)
+    }
+
+    /// Renumbers owned vertices, then ghosts, by descending out-edges on this rank (ties in
+    /// ascending global id, the order they arrive in).
+    fn order_by_out_degree<E: Sync>(&mut self, edges: &[(VertexId, VertexId, E)]) {
+        let n = self.global_ids.len();
+        let mut out_degree = vec![0u32; n];
+        for &(s, _, _) in edges {
+            let l = self.local(s).expect("every endpoint is numbered");
+            out_degree[l as usize] += 1;
+        }
+        let mut order: Vec<LocalId> = (0..n as LocalId).collect();
+        let key = |&l: &LocalId| std::cmp::Reverse(out_degree[l as usize]);
+        let (owned, ghosts) = order.split_at_mut(self.num_owned);
+        owned.par_sort_by_key(key);
+        ghosts.par_sort_by_key(key);
+        let global_ids: Vec<VertexId> =
+            order.iter().map(|&l| self.global_ids[l as usize]).collect();
+        for (l, &g) in global_ids.iter().enumerate() {
+            match &mut self.lookup {
+                Lookup::Dense(table) => table[g as usize] = l as LocalId,
+                Lookup::Hashed(map) => {
+                    map.insert(g, l as LocalId);
+                }
+            }
+        }
+        self.global_ids = global_ids;
     }
 
     fn dense<E>(

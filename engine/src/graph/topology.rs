@@ -42,6 +42,8 @@ pub struct Topology {
     pub(crate) num_ranks: usize,
     pub(crate) num_owned: usize,
     pub(crate) global_ids: Vec<VertexId>,
+    /// Owned local ids in ascending global id (for lookups by global id).
+    pub(crate) owned_by_gid: Vec<LocalId>,
     pub(crate) ghost_owner: Vec<Rank>,
     pub(crate) ghost_slot: Vec<u32>,
     pub(crate) in_csr: Csr,
@@ -124,12 +126,13 @@ impl Topology {
     pub(crate) fn ghost_slot(&self, v: LocalId) -> u32 {
         self.ghost_slot[v as usize - self.num_owned]
     }
-    /// Local id of an owned vertex by global id (binary search over the sorted owned ids).
+    /// Local id of an owned vertex by global id (binary search over the owned vertices in
+    /// global-id order).
     pub fn owned_local_id(&self, v: VertexId) -> Option<LocalId> {
-        self.global_ids[..self.num_owned]
-            .binary_search(&v)
+        self.owned_by_gid
+            .binary_search_by_key(&v, |&l| self.global_ids[l as usize])
             .ok()
-            .map(|i| i as LocalId)
+            .map(|i| self.owned_by_gid[i])
     }
 }
 
