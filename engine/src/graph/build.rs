@@ -95,22 +95,28 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
     assert_eq!(input.src.len(), input.data.len(), "one datum per edge");
 
     // 1. Shuffle edges and declared vertices to their owners.
-    let (edges, declared) = shuffle(comm, ownership, input)?;
+    let Shuffled {
+        src,
+        dst,
+        data,
+        declared,
+    } = shuffle(comm, ownership, input)?;
 
     // 2. Number owned vertices, then ghosts, hubs first.
-    let numbering = Numbering::new(me, ownership, &edges, &declared)?;
+    let numbering = Numbering::new(me, ownership, (&src, &dst), &declared)?;
     drop(declared);
     let num_owned = numbering.num_owned;
-    let local_of = |g: VertexId| numbering.local(g).expect("every endpoint is numbered");
+    let local_of = |g: &VertexId| numbering.local(*g).expect("every endpoint is numbered");
     let ghosts = &numbering.global_ids[num_owned..];
     let ghost_owner: Vec<usize> = ghosts.iter().map(|&g| ownership.owner(g)).collect();
 
-    // 3. CSRs. Edges with an owned source come first, in out-CSR order.
-    let local_edges: Vec<(LocalId, LocalId, E)> = edges
-        .into_par_iter()
-        .map(|(s, d, e)| (local_of(s), local_of(d), e))
-        .collect();
-    let (out_csr, in_csr, in_edge_ids, edge_data) = build_csrs::<E>(num_owned, local_edges);
+    // 3. CSRs. Edges with an owned source come first, in out-CSR order. Each endpoint
+    // column is freed as soon as its local ids exist.
+    let to_local = |ids: Vec<VertexId>| -> Vec<LocalId> { ids.par_iter().map(local_of).collect() };
+    let src = to_local(src);
+    let dst = to_local(dst);
+    let (out_csr, in_csr, in_edge_ids, edge_data) = build_csrs::<E>(num_owned, &src, &dst, data);
+    drop((src, dst));
 
     // 4. Mirror plans.
     let mut ghosts_by_owner: Vec<Vec<LocalId>> = vec![Vec::new(); n_ranks];
@@ -136,7 +142,7 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
             decode_all::<VertexId>(bytes)
                 .into_iter()
                 .map(|g| {
-                    let l = local_of(g);
+                    let l = local_of(&g);
                     debug_assert!((l as usize) < num_owned, "mirror of a vertex I do not own");
                     l
                 })
@@ -170,71 +176,112 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
     })
 }
 
-type Shuffled<E> = (Vec<(VertexId, VertexId, E)>, Vec<VertexId>);
+/// This rank's edges after the shuffle (columns, in arrival order: by sending rank, then
+/// in the sender's order) and the declared vertices it owns.
+struct Shuffled<E> {
+    src: Vec<VertexId>,
+    dst: Vec<VertexId>,
+    data: Vec<E>,
+    declared: Vec<VertexId>,
+}
 
+/// Sends every edge to the owners of its endpoints and every declared vertex to its owner.
+/// Edges that stay on this rank are moved, never encoded (on one rank: nothing is copied).
 fn shuffle<E: Wire>(
     comm: &dyn Comm,
     ownership: &dyn Ownership,
     input: EdgeInput<E>,
 ) -> Result<Shuffled<E>> {
-    let n_ranks = comm.size();
-    let mut edge_bufs: Vec<Vec<u8>> = vec![Vec::new(); n_ranks];
+    let (n_ranks, me) = (comm.size(), comm.rank());
+    if n_ranks == 1 {
+        return Ok(Shuffled {
+            src: input.src,
+            dst: input.dst,
+            data: input.data,
+            declared: input.vertices,
+        });
+    }
+    // Each buffer starts with room for its edge count, filled in once it is known.
+    let mut bufs: Vec<Vec<u8>> = vec![0u64.to_le_bytes().to_vec(); n_ranks];
     let mut edge_counts = vec![0u64; n_ranks];
-    for ((s, d), e) in input.src.iter().zip(&input.dst).zip(&input.data) {
-        let (os, od) = (ownership.owner(*s), ownership.owner(*d));
-        for o in if os == od { [os, usize::MAX] } else { [os, od] } {
-            if o == usize::MAX {
-                continue;
-            }
-            s.encode(&mut edge_bufs[o]);
-            d.encode(&mut edge_bufs[o]);
-            e.encode(&mut edge_bufs[o]);
+    let mut own = Shuffled {
+        src: Vec::new(),
+        dst: Vec::new(),
+        data: Vec::new(),
+        declared: Vec::new(),
+    };
+    let EdgeInput {
+        src,
+        dst,
+        data,
+        vertices,
+    } = input;
+    for ((s, d), e) in src.into_iter().zip(dst).zip(data) {
+        let (os, od) = (ownership.owner(s), ownership.owner(d));
+        let peers = [Some(os), (od != os).then_some(od)];
+        for o in peers.into_iter().flatten().filter(|&o| o != me) {
+            s.encode(&mut bufs[o]);
+            d.encode(&mut bufs[o]);
+            e.encode(&mut bufs[o]);
             edge_counts[o] += 1;
         }
+        if os == me || od == me {
+            own.src.push(s);
+            own.dst.push(d);
+            own.data.push(e);
+        }
     }
-    drop(input.data);
     let mut vertex_lists: Vec<Vec<VertexId>> = vec![Vec::new(); n_ranks];
-    for &v in &input.vertices {
+    for v in vertices {
         vertex_lists[ownership.owner(v)].push(v);
     }
-    let send: Vec<Vec<u8>> = edge_bufs
-        .into_iter()
-        .zip(edge_counts)
-        .zip(vertex_lists)
-        .map(|((edges, count), vertices)| {
-            let mut buf = Vec::with_capacity(16 + edges.len() + 8 * vertices.len());
-            count.encode(&mut buf);
-            buf.extend_from_slice(&edges);
-            vertices.encode(&mut buf);
-            buf
-        })
-        .collect();
-    let recv = comm.all_to_all_v(send)?;
-    let mut edges = Vec::new();
-    let mut declared = Vec::new();
-    for buf in recv {
+    for ((buf, count), vertices) in bufs.iter_mut().zip(edge_counts).zip(vertex_lists) {
+        buf[..8].copy_from_slice(&count.to_le_bytes());
+        vertices.encode(buf);
+    }
+    let recv = comm.all_to_all_v(bufs)?;
+    let total: u64 = recv
+        .iter()
+        .enumerate()
+        .filter(|&(r, _)| r != me)
+        .map(|(_, b)| u64::decode(&mut &b[..]))
+        .sum::<u64>()
+        + own.src.len() as u64;
+    let mut out = Shuffled {
+        src: Vec::with_capacity(total as usize),
+        dst: Vec::with_capacity(total as usize),
+        data: Vec::with_capacity(total as usize),
+        declared: Vec::new(),
+    };
+    for (rank, buf) in recv.into_iter().enumerate() {
         let mut input = buf.as_slice();
         let count = u64::decode(&mut input);
-        edges.reserve(count as usize);
-        for _ in 0..count {
-            let s = VertexId::decode(&mut input);
-            let d = VertexId::decode(&mut input);
-            edges.push((s, d, E::decode(&mut input)));
+        if rank == me {
+            out.src.append(&mut own.src);
+            out.dst.append(&mut own.dst);
+            out.data.append(&mut own.data);
+        } else {
+            for _ in 0..count {
+                out.src.push(VertexId::decode(&mut input));
+                out.dst.push(VertexId::decode(&mut input));
+                out.data.push(E::decode(&mut input));
+            }
         }
-        declared.extend(Vec::<VertexId>::decode(&mut input));
+        out.declared.extend(Vec::<VertexId>::decode(&mut input));
     }
-    Ok((edges, declared))
+    Ok(out)
 }
 
 type Csrs<E> = (Csr, Csr, Vec<usize>, Vec<E>);
 
-/// Counting sort of the local edges into the out-CSR (owned sources) and in-CSR (owned
-/// targets). Returns (out, in, in-entry -> edge id, edge data by edge id).
-fn build_csrs<E>(num_owned: usize, edges: Vec<(LocalId, LocalId, E)>) -> Csrs<E> {
+/// Counting sort of the local edges (columns of local ids) into the out-CSR (owned
+/// sources) and in-CSR (owned targets). Returns (out, in, in-entry -> edge id, edge data by
+/// edge id).
+fn build_csrs<E>(num_owned: usize, src: &[LocalId], dst: &[LocalId], data: Vec<E>) -> Csrs<E> {
     let owned = |v: LocalId| (v as usize) < num_owned;
     let mut out_offsets = vec![0usize; num_owned + 1];
     let mut in_offsets = vec![0usize; num_owned + 1];
-    for &(s, d, _) in &edges {
+    for (&s, &d) in src.iter().zip(dst) {
         if owned(s) {
             out_offsets[s as usize + 1] += 1;
         }
@@ -256,11 +303,15 @@ fn build_csrs<E>(num_owned: usize, edges: Vec<(LocalId, LocalId, E)>) -> Csrs<E>
     } else {
         Vec::new()
     };
+    let mut edge_ids = if store_ids {
+        Vec::with_capacity(src.len())
+    } else {
+        Vec::new()
+    };
     let mut out_cursor = out_offsets.clone();
     let mut in_cursor = in_offsets.clone();
     let mut ghost_source_next = num_out;
-    let mut edge_slot: Vec<(usize, E)> = Vec::with_capacity(edges.len());
-    for (s, d, e) in edges {
+    for (&s, &d) in src.iter().zip(dst) {
         let id = if owned(s) {
             let k = out_cursor[s as usize];
             out_cursor[s as usize] += 1;
@@ -278,13 +329,18 @@ fn build_csrs<E>(num_owned: usize, edges: Vec<(LocalId, LocalId, E)>) -> Csrs<E>
                 in_edge_ids[k] = id;
             }
         }
-        edge_slot.push((id, e));
+        if store_ids {
+            edge_ids.push(id);
+        }
     }
     // Place edge data by id (a permutation; nothing to place for zero-sized data).
-    if std::mem::size_of::<E>() != 0 {
-        edge_slot.sort_unstable_by_key(|&(id, _)| id);
-    }
-    let edge_data: Vec<E> = edge_slot.into_iter().map(|(_, e)| e).collect();
+    let edge_data: Vec<E> = if store_ids {
+        let mut slots: Vec<(usize, E)> = edge_ids.into_iter().zip(data).collect();
+        slots.sort_unstable_by_key(|&(id, _)| id);
+        slots.into_iter().map(|(_, e)| e).collect()
+    } else {
+        data
+    };
     (
         Csr {
             offsets: out_offsets,

@@ -39,17 +39,19 @@ pub(crate) struct Numbering {
 }
 
 impl Numbering {
-    /// Numbers the endpoints of `edges` and the `declared` vertices.
-    pub(crate) fn new<E: Sync>(
+    /// Numbers the endpoints of the edges `(src[i], dst[i])` and the `declared` vertices.
+    pub(crate) fn new(
         me: Rank,
         ownership: &dyn Ownership,
-        edges: &[(VertexId, VertexId, E)],
+        edges: (&[VertexId], &[VertexId]),
         declared: &[VertexId],
     ) -> Result<Self> {
-        let endpoints = 2 * edges.len() as u64 + declared.len() as u64;
+        let endpoints = 2 * edges.0.len() as u64 + declared.len() as u64;
         let max_id = edges
+            .0
             .par_iter()
-            .map(|&(s, d, _)| s.max(d))
+            .chain(edges.1.par_iter())
+            .copied()
             .max()
             .into_iter()
             .chain(declared.iter().copied())
@@ -75,16 +77,16 @@ impl Numbering {
             )));
         }
         let mut numbering = numbering;
-        numbering.order_by_out_degree(edges);
+        numbering.order_by_out_degree(edges.0);
         Ok(numbering)
     }
 
     /// Renumbers owned vertices, then ghosts, by descending out-edges on this rank (ties in
     /// ascending global id, the order they arrive in).
-    fn order_by_out_degree<E: Sync>(&mut self, edges: &[(VertexId, VertexId, E)]) {
+    fn order_by_out_degree(&mut self, src: &[VertexId]) {
         let n = self.global_ids.len();
         let mut out_degree = vec![0u32; n];
-        for &(s, _, _) in edges {
+        for &s in src {
             let l = self.local(s).expect("every endpoint is numbered");
             out_degree[l as usize] += 1;
         }
@@ -106,17 +108,16 @@ impl Numbering {
         self.global_ids = global_ids;
     }
 
-    fn dense<E>(
+    fn dense(
         me: Rank,
         ownership: &dyn Ownership,
-        edges: &[(VertexId, VertexId, E)],
+        (src, dst): (&[VertexId], &[VertexId]),
         declared: &[VertexId],
         max_id: usize,
     ) -> Self {
         let mut table = vec![ABSENT; max_id + 1];
-        for &(s, d, _) in edges {
-            table[s as usize] = 0;
-            table[d as usize] = 0;
+        for &g in src.iter().chain(dst) {
+            table[g as usize] = 0;
         }
         for &v in declared {
             table[v as usize] = 0;
@@ -146,16 +147,17 @@ impl Numbering {
         }
     }
 
-    fn hashed<E: Sync>(
+    fn hashed(
         me: Rank,
         ownership: &dyn Ownership,
-        edges: &[(VertexId, VertexId, E)],
+        (src, dst): (&[VertexId], &[VertexId]),
         declared: &[VertexId],
     ) -> Self {
-        let mut ids: Vec<VertexId> = edges
+        let mut ids: Vec<VertexId> = src
             .par_iter()
-            .flat_map_iter(|&(s, d, _)| [s, d])
-            .chain(declared.par_iter().copied())
+            .chain(dst.par_iter())
+            .chain(declared.par_iter())
+            .copied()
             .collect();
         ids.par_sort_unstable();
         ids.dedup();
