@@ -134,6 +134,9 @@ pub enum Command {
     GenerateRatings(RatingsArgs),
     /// Generate a synthetic graph as a SNAP edge list.
     Generate(GenerateArgs),
+    /// Convert a graph (SNAP, METIS, Matrix Market; plain or .gz) to gasket's binary
+    /// format (.gsk), which every app reads without parsing.
+    Convert(ConvertArgs),
     /// Partition a graph into K parts, write a gpmetis partition file, report the cut.
     Partition(PartitionArgs),
 }
@@ -298,6 +301,20 @@ pub struct RatingsArgs {
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
     /// Output file.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+/// `gasket convert` options.
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The graph to convert.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Its format (default: from the name).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// The binary graph to write (conventionally `.gsk`).
     #[arg(long, short)]
     pub output: PathBuf,
 }
@@ -523,6 +540,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Partition(args) => partition(args, progress),
+        Command::Convert(args) => convert(args),
         Command::Generate(args) => {
             let cfg = GeneratorConfig {
                 kind: args.kind,
@@ -541,6 +559,30 @@ pub fn execute(cli: &Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `gasket convert`: reads the whole graph on one rank and writes it as `.gsk`.
+fn convert(args: &ConvertArgs) -> Result<()> {
+    let format = args.format.unwrap_or_else(|| Format::detect(&args.input));
+    if format == Format::Gsk {
+        return Err(AppError::Config(format!(
+            "{} is already a binary graph",
+            args.input.display()
+        )));
+    }
+    let t = std::time::Instant::now();
+    let graph = gasket_datasets::read_graph(&args.input, format, &gasket_engine::SingleComm)?;
+    let read = t.elapsed().as_secs_f64();
+    let header = gasket_datasets::write_gsk(&args.output, &graph)?;
+    tracing::info!(
+        "wrote {} vertices and {} edges{} to {} (read in {read:.2}s, written in {:.2}s)",
+        header.vertices,
+        header.edges,
+        if header.weighted { " with weights" } else { "" },
+        args.output.display(),
+        t.elapsed().as_secs_f64() - read
+    );
+    Ok(())
 }
 
 /// `gasket als`: factors every user and item, prints the RMSE per round and against the

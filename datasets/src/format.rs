@@ -3,8 +3,8 @@
 //!
 //! Detection looks only at the file name (never the content), so every rank reaches the same
 //! answer without communicating: a trailing `.gz` is ignored, then `.graph` / `.metis` mean
-//! METIS, `.mtx` means Matrix Market, and anything else is read as a SNAP edge list, the
-//! most common and most forgiving format.
+//! METIS, `.mtx` means Matrix Market, `.gsk` gasket's binary graph, and anything else is
+//! read as a SNAP edge list, the most common and most forgiving format.
 
 use std::fmt;
 use std::path::Path;
@@ -30,11 +30,14 @@ pub enum Format {
     /// (`pattern`: no weights), plus `j -> i` in a symmetric matrix when `i != j`; the
     /// vertices are `1..=max(M, N)`.
     Mtx,
+    /// gasket's binary graph (`gasket convert`): the CSR with compact ids, read without
+    /// parsing (see `write_gsk`). Never gzipped.
+    Gsk,
 }
 
 impl Format {
     /// Every format, in the order they are listed in messages.
-    pub const ALL: [Format; 3] = [Format::Snap, Format::Metis, Format::Mtx];
+    pub const ALL: [Format; 4] = [Format::Snap, Format::Metis, Format::Mtx, Format::Gsk];
 
     /// The command-line name of the format (`snap`, `metis`, `mtx`).
     pub fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Format {
             Format::Snap => "snap",
             Format::Metis => "metis",
             Format::Mtx => "mtx",
+            Format::Gsk => "gsk",
         }
     }
 
@@ -56,6 +60,7 @@ impl Format {
         match name.rsplit_once('.').map(|(_, ext)| ext) {
             Some("graph" | "metis") => Format::Metis,
             Some("mtx") => Format::Mtx,
+            Some("gsk") => Format::Gsk,
             _ => Format::Snap,
         }
     }
@@ -77,7 +82,7 @@ impl FromStr for Format {
             .ok_or_else(|| UnknownName {
                 what: "graph format",
                 name: s.to_string(),
-                expected: "snap, metis or mtx",
+                expected: "snap, metis, mtx or gsk",
             })
     }
 }
@@ -108,6 +113,7 @@ mod tests {
             ("wiki-Vote.txt.gz", Format::Snap),
             ("edges", Format::Snap),
             ("x.gz", Format::Snap),
+            ("kron.GSK", Format::Gsk),
         ];
         for (name, expect) in cases {
             assert_eq!(Format::detect(Path::new(name)), expect, "{name}");
@@ -122,7 +128,7 @@ mod tests {
         assert_eq!("MTX".parse::<Format>(), Ok(Format::Mtx));
         assert_eq!(
             "csv".parse::<Format>().unwrap_err().to_string(),
-            "unknown graph format `csv` (expected snap, metis or mtx)"
+            "unknown graph format `csv` (expected snap, metis, mtx or gsk)"
         );
     }
 }

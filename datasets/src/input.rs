@@ -28,7 +28,8 @@ pub enum GraphInput {
 
 impl GraphInput {
     /// A file, its format detected from the name (`.graph`/`.metis` = METIS, `.mtx` =
-    /// Matrix Market, anything else a SNAP edge list; `.gz` is looked through).
+    /// Matrix Market, `.gsk` = gasket's binary graph, anything else a SNAP edge list; `.gz`
+    /// is looked through).
     pub fn file(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let format = Format::detect(&path);

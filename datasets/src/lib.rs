@@ -48,6 +48,7 @@ mod dense;
 mod error;
 mod format;
 pub mod generate;
+mod gsk;
 mod idx;
 mod input;
 mod libsvm;
@@ -69,6 +70,7 @@ pub use dense::{DenseExamples, read_dense_csv, read_dense_csv_bytes};
 pub use error::DatasetError;
 pub use format::{Format, UnknownName};
 pub use generate::{LdaCorpusConfig, SyntheticCorpus, lda_corpus};
+pub use gsk::{GskHeader, write_gsk};
 pub use idx::{IdxArray, read_idx, read_idx_bytes};
 pub use input::{GraphInput, WithEdges};
 pub use libsvm::{SparseExamples, read_libsvm, read_libsvm_bytes};
@@ -120,6 +122,11 @@ impl EdgeList {
 /// [`DatasetError::Engine`] when another rank failed first.
 pub fn read_graph(path: &Path, format: Format, comm: &dyn Comm) -> Result<EdgeList, DatasetError> {
     let start = Instant::now();
+    if format == Format::Gsk {
+        let (edges, total) = gsk::read(path, comm)?;
+        log_read(path, format, false, comm, total, start);
+        return Ok(edges);
+    }
     let source = Source::file(path)?;
     read_source(&source, format, comm, start)
 }
@@ -149,19 +156,29 @@ fn read_source(
         Format::Snap => snap::read(source, comm)?,
         Format::Metis => metis::read(source, comm)?,
         Format::Mtx => mtx::read(source, comm)?,
+        Format::Gsk => {
+            return Err(DatasetError::Invalid {
+                path: source.name().to_path_buf(),
+                reason: "a binary graph (.gsk) is read from a file, not from text or gzip".into(),
+            });
+        }
     };
+    log_read(source.name(), format, source.is_gzip(), comm, total, start);
+    Ok(edges)
+}
+
+fn log_read(path: &Path, format: Format, gzip: bool, comm: &dyn Comm, total: u64, start: Instant) {
     if comm.rank() == 0 {
         tracing::info!(
-            file = %source.name().display(),
+            file = %path.display(),
             %format,
-            gzip = source.is_gzip(),
+            gzip,
             ranks = comm.size(),
             edges = total,
             seconds = start.elapsed().as_secs_f64(),
             "graph read"
         );
     }
-    Ok(edges)
 }
 
 #[cfg(test)]
@@ -180,6 +197,7 @@ pub(crate) mod testutil {
             Format::Snap => "g.txt",
             Format::Metis => "g.graph",
             Format::Mtx => "g.mtx",
+            Format::Gsk => unreachable!("the text readers' tests do not read binary graphs"),
         }
     }
 
