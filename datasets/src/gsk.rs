@@ -144,9 +144,23 @@ pub fn write_gsk(path: &Path, graph: &EdgeList) -> Result<GskHeader, DatasetErro
             ),
         });
     }
-    let compact = |g: &u64| ids.binary_search(g).expect("every endpoint is listed") as u32;
+    // Compact ids through a table indexed by id when the ids are dense enough (one load
+    // per endpoint), else by binary search.
+    let max_id = ids.last().copied().unwrap_or(0);
+    let table: Option<Vec<u32>> = (max_id < 4 * ids.len() as u64 + (1 << 20)).then(|| {
+        let mut table = vec![u32::MAX; max_id as usize + 1];
+        for (c, &g) in ids.iter().enumerate() {
+            table[g as usize] = c as u32;
+        }
+        table
+    });
+    let compact = |g: &u64| match &table {
+        Some(table) => table[*g as usize],
+        None => ids.binary_search(g).expect("every endpoint is listed") as u32,
+    };
     let src: Vec<u32> = graph.src.par_iter().map(compact).collect();
     let dst: Vec<u32> = graph.dst.par_iter().map(compact).collect();
+    drop(table);
     let n = ids.len();
     let mut offsets = vec![0u64; n + 1];
     for &s in &src {
