@@ -11,7 +11,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(snap metis mtx uci ldac text_corpus idx libsvm dense_csv partition_file checkpoint)
+  targets=(snap metis mtx uci ldac text_corpus idx libsvm dense_csv partition_file checkpoint gsk)
 fi
 
 seed() {
@@ -30,6 +30,8 @@ seed() {
     dense_csv) printf 'label,a,b\n0,1.5,2\n1,3,4\n' > "$dir/a" ;;
     partition_file) printf '\x02%s' "$(printf '0\n1\n%.0s' {1..8})" > "$dir/a" ;;
     checkpoint) printf '\x20\x10gasket checkpoint 1\nprogram p\niteratio' > "$dir/a" ;;
+    # A 3-vertex cycle as `gasket convert` writes it.
+    gsk) printf '\x47\x53\x4b\x47\x52\x41\x50\x48\x01\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\xda\xb4\xdd\xa0\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00' > "$dir/a" ;;
   esac
 }
 
