@@ -264,9 +264,8 @@ impl Comm for TableComm<'_> {
         let _ = self.mux.wake.try_send(());
         let mut st = lock(&self.mux.state);
         loop {
-            if let Some(lost) = st.failure {
-                return Err(super::failure_error(lost));
-            }
+            // A collective every rank completed is returned even if a peer stopped right
+            // after it (a peer that left on an error all ranks agreed on, say).
             if st
                 .incoming
                 .get(&seq)
@@ -274,6 +273,9 @@ impl Comm for TableComm<'_> {
             {
                 let parts = st.incoming.remove(&seq).expect("complete");
                 return Ok(parts.into_iter().map(|p| p.expect("complete")).collect());
+            }
+            if let Some(lost) = st.failure {
+                return Err(super::failure_error(lost));
             }
             st = self.mux.arrived.wait(st).unwrap_or_else(|e| e.into_inner());
         }
