@@ -297,10 +297,7 @@ impl GskFile {
 /// the file's edge count. A rank that fails returns at once; the others learn of it at
 /// their next collective.
 pub(crate) fn read(path: &Path, comm: &dyn Comm) -> Result<(EdgeList, u64), DatasetError> {
-    read_rows(path, comm.rank(), comm.size())
-}
-
-fn read_rows(path: &Path, rank: usize, ranks: usize) -> Result<(EdgeList, u64), DatasetError> {
+    let (rank, ranks) = (comm.rank(), comm.size());
     let mut file = GskFile::open(path)?;
     let h = file.header;
     if h.edges == 0 {
