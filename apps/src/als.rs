@@ -258,7 +258,7 @@ pub fn ratings_input(
         src,
         dst: items,
         data,
-        vertices: Vec::new(),
+        ..EdgeInput::default()
     })
 }
 

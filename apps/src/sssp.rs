@@ -104,6 +104,7 @@ pub fn weighted_input(
         dst: edges.dst,
         data: weights,
         vertices: edges.vertices,
+        ..EdgeInput::default()
     })
 }
 

@@ -18,6 +18,7 @@ pub fn kron_local_graph(scale: u32) -> LocalGraph<()> {
         src: edges.src,
         dst: edges.dst,
         vertices: edges.vertices,
+        ..EdgeInput::default()
     };
     build_local_graph(&SingleComm, &HashOwnership::new(1), input).expect("building the graph")
 }

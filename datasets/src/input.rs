@@ -86,6 +86,7 @@ fn edge_input<E>(edges: EdgeList, data: Vec<E>) -> EdgeInput<E> {
         dst: edges.dst,
         data,
         vertices: edges.vertices,
+        ..EdgeInput::default()
     }
 }
 

@@ -50,7 +50,7 @@
 //! let degrees = ThreadComm::run(2, |comm| -> Result<Vec<(u64, u64)>, EngineError> {
 //!     // Rank 0 reads the edges 1->3, 2->3; rank 1 reads nothing.
 //!     let input = if comm.rank() == 0 {
-//!         EdgeInput { src: vec![1, 2], dst: vec![3, 3], data: vec![(), ()], vertices: vec![] }
+//!         EdgeInput { src: vec![1, 2], dst: vec![3, 3], data: vec![(), ()], ..EdgeInput::default() }
 //!     } else {
 //!         EdgeInput::default()
 //!     };
@@ -82,6 +82,7 @@ pub mod launcher;
 pub mod output;
 pub mod ownership;
 pub mod param;
+mod prefetch;
 pub mod program;
 pub mod sync;
 pub mod tutorial;
@@ -91,7 +92,7 @@ pub use async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency, Sche
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
 pub use error::{EngineError, InputFailure, Result};
 pub use gather_list::GatherList;
-pub use graph::{EdgeInput, LocalGraph, Topology, build_local_graph};
+pub use graph::{EdgeInput, LocalGraph, LocalOrder, Topology, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
 pub use launcher::{
     EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
@@ -114,7 +115,7 @@ pub mod prelude {
     pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
     pub use crate::error::EngineError;
     pub use crate::gather_list::GatherList;
-    pub use crate::graph::{EdgeInput, LocalGraph, build_local_graph};
+    pub use crate::graph::{EdgeInput, LocalGraph, LocalOrder, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::launcher::{
         EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,

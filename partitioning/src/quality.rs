@@ -168,7 +168,7 @@ mod tests {
             src: vec![0, 1, 2, 3],
             dst: vec![1, 2, 3, 0],
             data: vec![(); 4],
-            vertices: vec![],
+            ..EdgeInput::default()
         };
         for n in [1usize, 2, 4] {
             let reports = ThreadComm::run(n, |comm| -> Result<_, EngineError> {

@@ -153,7 +153,7 @@ fn vertex_programs_read_tables_through_the_context() {
                     src: edges.iter().map(|e| e.0).collect(),
                     dst: edges.iter().map(|e| e.1).collect(),
                     data: vec![(); edges.len()],
-                    vertices: vec![],
+                    ..EdgeInput::default()
                 }
             } else {
                 EdgeInput::default()

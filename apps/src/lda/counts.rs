@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use super::alias::Alias;
 
 /// Topics of a list of tokens; up to four are held without a heap allocation.
-pub type TopicList = SmallVec<[u32; 4]>;
+pub type TopicList = SmallVec<[u32; INLINE_TOPICS]>;
 
 /// Edge data: the topic of each token of one word in one document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,9 +119,12 @@ impl Wire for Topics {
     }
 }
 
-/// A vertex's gathered topics: a list while short, per-topic counts (length K) once the
-/// list would be longer than K, so recounting a vertex costs one pass over its tokens and
-/// at most one K-sized allocation.
+/// Topics a [`TopicList`] holds inline.
+const INLINE_TOPICS: usize = 4;
+
+/// A vertex's gathered topics: a list while it fits inline, per-topic counts (length K)
+/// after, so recounting a vertex costs one pass over its tokens and at most one K-sized
+/// allocation per accumulator (a growing list would reallocate and copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tally {
     /// The topics, unordered.
@@ -136,7 +139,7 @@ impl Tally {
     pub fn absorb(&mut self, other: Tally, k: usize) {
         match (&mut *self, other) {
             (Tally::Dense(acc), Tally::List(list)) => {
-                for t in list {
+                for &t in &list {
                     acc[t as usize] += 1;
                 }
             }
@@ -147,14 +150,14 @@ impl Tally {
             }
             (Tally::List(_), Tally::Dense(mut more)) => {
                 if let Tally::List(list) = std::mem::replace(self, Tally::List(TopicList::new())) {
-                    for t in list {
+                    for &t in &list {
                         more[t as usize] += 1;
                     }
                 }
                 *self = Tally::Dense(more);
             }
             (Tally::List(acc), Tally::List(list)) => {
-                if acc.len() + list.len() <= k {
+                if acc.len() + list.len() <= INLINE_TOPICS.min(k) {
                     acc.extend_from_slice(&list);
                 } else {
                     let mut dense = vec![0u32; k];

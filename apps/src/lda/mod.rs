@@ -233,11 +233,11 @@ impl GraphSource<Tokens> for CorpusGraph<'_> {
 
     fn read(&self, comm: &dyn Comm) -> Result<EdgeInput<Tokens>, EngineError> {
         let (rank, size) = (comm.rank(), comm.size());
+        // Documents in id order: scatter tasks take contiguous runs of documents, and a
+        // degree order would give the first task all the long ones.
         let mut input = EdgeInput {
-            src: Vec::new(),
-            dst: Vec::new(),
-            data: Vec::new(),
-            vertices: Vec::new(),
+            order: LocalOrder::ById,
+            ..EdgeInput::default()
         };
         for (d, doc) in self.corpus.docs.iter().enumerate().skip(rank).step_by(size) {
             let d = d as u64;

@@ -3,11 +3,14 @@
 //! - **word supersteps** (even): every word gathers the topics on its edges and stores
 //!   its dense counts (and, for the fast sampler, its proposal's alias table); the words
 //!   sum the global topic totals `n_k` and their likelihood terms through aggregators;
-//!   each word signals its documents;
 //! - **document supersteps** (odd): every document gathers its sparse counts, sums its
 //!   likelihood term and its own copy of the totals (checked against the words' copy),
 //!   then resamples its tokens in scatter, edge by edge, against the word counts and
-//!   totals of the word superstep just before it, and signals its words.
+//!   totals of the word superstep just before it.
+//!
+//! Every vertex is active in every superstep ([`Activation::All`]) and one kind sits out
+//! each (no edges to gather, data kept): the schedule is fixed, so signalling the other
+//! kind along every edge would only cost a pass over the edges.
 //!
 //! So one Gibbs sweep is a document superstep plus a word superstep, and each sweep starts
 //! from one consistent snapshot of `n_wk` and `n_k`, exact as of the previous sweep. The
@@ -30,7 +33,7 @@ use std::time::Instant;
 use gasket_engine::prelude::*;
 
 use super::alias::Alias;
-use super::counts::{Tally, Tokens, Topics, WordTopics};
+use super::counts::{Tally, Tokens, TopicList, Topics, WordTopics};
 use super::loglik::Likelihood;
 use super::sampler::{DocSampler, Priors};
 use super::{IterationPoint, LdaReport, Sampler, WORD_BASE};
@@ -72,6 +75,11 @@ pub(crate) struct Lda {
 
 fn is_word(v: VertexId) -> bool {
     v >= WORD_BASE
+}
+
+/// Whether superstep `s` is the turn of words (even) or documents (odd) of vertex `v`.
+fn turn_of(v: VertexId, s: usize) -> bool {
+    is_word(v) == (s % 2 == 0)
 }
 
 impl Lda {
@@ -189,9 +197,12 @@ impl VertexProgram for Lda {
     type Gather = Tally;
     type Message = ();
 
-    fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, ()>) -> Topics {
+    fn activation(&self) -> Activation {
+        Activation::All
+    }
+
+    fn init(&self, v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> Topics {
         if is_word(v.id()) {
-            ctx.signal(v.handle());
             Topics::Word(WordTopics::default())
         } else {
             Topics::Doc(Vec::new())
@@ -199,7 +210,9 @@ impl VertexProgram for Lda {
     }
 
     fn gather_edges(&self, v: &VertexRef<'_, Topics>) -> EdgeDir {
-        if is_word(v.id()) {
+        if !turn_of(v.id(), self.superstep.load(Ordering::Relaxed)) {
+            EdgeDir::None
+        } else if is_word(v.id()) {
             EdgeDir::In
         } else {
             EdgeDir::Out
@@ -207,7 +220,8 @@ impl VertexProgram for Lda {
     }
 
     fn gather(&self, _v: &VertexRef<'_, Topics>, edge: &Tokens, _other: &Topics) -> Tally {
-        Tally::List(edge.0.clone())
+        // `from_slice` copies; `clone` would push the topics one by one.
+        Tally::List(TopicList::from_slice(&edge.0))
     }
 
     fn combine(&self, acc: &mut Tally, x: Tally) {
@@ -220,6 +234,9 @@ impl VertexProgram for Lda {
         total: Option<Tally>,
         ctx: &mut Context<'_, ()>,
     ) {
+        if !turn_of(v.id(), ctx.iteration()) {
+            return;
+        }
         let tally = total.unwrap_or_else(|| Tally::List(Default::default()));
         let k = self.priors.k;
         if is_word(v.id()) {
@@ -258,14 +275,7 @@ impl VertexProgram for Lda {
 
     fn scatter_edges(&self, v: &VertexRef<'_, Topics>) -> EdgeDir {
         let s = self.superstep.load(Ordering::Relaxed);
-        if is_word(v.id()) {
-            // The last word superstep still wakes the documents to measure.
-            if s <= 2 * self.sweeps {
-                EdgeDir::In
-            } else {
-                EdgeDir::None
-            }
-        } else if self.sampling(s) {
+        if !is_word(v.id()) && turn_of(v.id(), s) && self.sampling(s) {
             EdgeDir::Out
         } else {
             EdgeDir::None
@@ -296,7 +306,6 @@ impl VertexProgram for Lda {
                 ctx.aggregate(self.slot(ACCEPTED), accepted as f64);
             }
         }
-        ctx.signal(other.handle());
     }
 
     fn scatter_chunk(&self, _owned: usize) -> usize {

@@ -4,13 +4,13 @@
 //! fixed.
 
 use gasket_datasets::Corpus;
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::loglik::Likelihood;
 use super::model::LdaModel;
-use super::sampler::search;
+use super::sampler::{GROUP, draw};
 use super::{LdaConfig, initial_topic};
 
 /// What the sequential sampler ends with.
@@ -22,17 +22,6 @@ pub struct SerialRun {
     pub word_topic: Vec<u32>,
     /// Document-topic counts, `doc * K + topic`.
     pub doc_topic: Vec<u32>,
-}
-
-/// Draws index `k` with probability proportional to `weights[k]` through the cumulative
-/// sums in `cum`.
-fn draw(cum: &mut [f64], weights: impl Iterator<Item = f64>, rng: &mut SmallRng) -> usize {
-    let mut total = 0.0;
-    for (c, w) in cum.iter_mut().zip(weights) {
-        total += w;
-        *c = total;
-    }
-    search(cum, rng.random::<f64>() * total)
 }
 
 /// The joint log-likelihood of dense counts.
@@ -79,7 +68,8 @@ pub fn gibbs(config: &LdaConfig, corpus: &Corpus) -> SerialRun {
     }
     let mut trajectory = vec![loglik(&like, k, &word_topic, &doc_topic)];
     let mut rng = SmallRng::seed_from_u64(config.seed);
-    let mut cum = vec![0.0; k];
+    let mut scratch = vec![0.0; k];
+    let mut groups = vec![0.0; k.div_ceil(GROUP)];
     for _ in 0..config.iterations {
         for (d, w, z) in tokens.iter_mut() {
             let (wi, di, old) = (*w * k, *d * k, *z as usize);
@@ -87,10 +77,10 @@ pub fn gibbs(config: &LdaConfig, corpus: &Corpus) -> SerialRun {
             doc_topic[di + old] -= 1;
             totals[old] -= 1;
             let weights = (0..k).map(|t| {
-                (doc_topic[di + t] as f64 + alpha) * (word_topic[wi + t] as f64 + beta)
-                    / (totals[t] as f64 + beta_sum)
+                ((doc_topic[di + t] as f64 + alpha) * (word_topic[wi + t] as f64 + beta)
+                    / (totals[t] as f64 + beta_sum)) as f32
             });
-            let new = draw(&mut cum, weights, &mut rng);
+            let new = draw(&mut scratch, &mut groups, weights, &mut rng);
             word_topic[wi + new] += 1;
             doc_topic[di + new] += 1;
             totals[new] += 1;
@@ -137,7 +127,8 @@ pub fn infer(model: &LdaModel, corpus: &Corpus, iterations: usize, seed: u64) ->
                 }
             }
             let mut dense = vec![0u32; k];
-            let mut cum = vec![0.0; k];
+            let mut scratch = vec![0.0; k];
+            let mut groups = vec![0.0; k.div_ceil(GROUP)];
             for _ in 0..iterations {
                 for (w, z) in tokens.iter_mut() {
                     dense.iter_mut().for_each(|c| *c = 0);
@@ -146,9 +137,10 @@ pub fn infer(model: &LdaModel, corpus: &Corpus, iterations: usize, seed: u64) ->
                     }
                     nd[*z] -= 1;
                     let weights = (0..k).map(|t| {
-                        (nd[t] as f64 + model.alpha) * (dense[t] as f64 + model.beta) * inv_den[t]
+                        ((nd[t] as f64 + model.alpha) * (dense[t] as f64 + model.beta) * inv_den[t])
+                            as f32
                     });
-                    *z = draw(&mut cum, weights, &mut rng);
+                    *z = draw(&mut scratch, &mut groups, weights, &mut rng);
                     nd[*z] += 1;
                 }
             }

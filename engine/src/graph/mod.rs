@@ -21,6 +21,6 @@ mod numbering;
 mod topology;
 
 pub(crate) use build::IdMap;
-pub use build::{EdgeInput, build_local_graph};
+pub use build::{EdgeInput, LocalOrder, build_local_graph};
 pub use topology::{Csr, LocalGraph, Topology};
 pub(crate) use topology::{zst_mut, zst_ref};

@@ -1,6 +1,7 @@
 //! Numbering a rank's vertices: owned vertices `0..num_owned`, then ghosts, each group by
-//! descending number of out-edges on this rank (ties in ascending global id), and the
-//! global -> local lookup the build needs for every edge endpoint.
+//! descending number of out-edges on this rank (ties in ascending global id) or, when the
+//! input asks for [`LocalOrder::ById`], by global id alone; and the global -> local lookup
+//! the build needs for every edge endpoint.
 //!
 //! **Why by out-degree.** A pull loop reads, for every in-edge, the value of its source: on
 //! a power-law graph most reads go to the few vertices with many out-edges. Numbering them
@@ -16,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::build::IdMap;
+use super::build::{IdMap, LocalOrder};
 use crate::error::{EngineError, Result};
 use crate::ids::{LocalId, Rank, VertexId};
 use crate::ownership::Ownership;
@@ -45,6 +46,7 @@ impl Numbering {
         ownership: &dyn Ownership,
         edges: (&[VertexId], &[VertexId]),
         declared: &[VertexId],
+        order: LocalOrder,
     ) -> Result<Self> {
         let endpoints = 2 * edges.0.len() as u64 + declared.len() as u64;
         let max_id = edges
@@ -77,7 +79,9 @@ impl Numbering {
             )));
         }
         let mut numbering = numbering;
-        numbering.order_by_out_degree(edges.0);
+        if order == LocalOrder::HubsFirst {
+            numbering.order_by_out_degree(edges.0);
+        }
         Ok(numbering)
     }
 

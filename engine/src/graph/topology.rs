@@ -161,6 +161,17 @@ impl<E> LocalGraph<E> {
             &self.edge_data[self.topo.in_edge_ids[k]]
         }
     }
+    /// Asks the CPU to start loading the data of the `k`-th in-CSR entry (if there is one):
+    /// in-edge data is reached through `in_edge_ids`, one random load per edge, so a pull
+    /// over in-edges with data issues this a few edges ahead of its use.
+    #[inline(always)]
+    pub(crate) fn prefetch_in_edge(&self, k: usize) {
+        if std::mem::size_of::<E>() != 0
+            && let Some(&id) = self.topo.in_edge_ids.get(k)
+        {
+            crate::prefetch::read(self.edge_data.as_ptr().wrapping_add(id));
+        }
+    }
     /// Data of the `k`-th out-CSR entry (out-CSR position == edge id).
     #[inline]
     pub fn out_edge(&self, k: usize) -> &E {
