@@ -82,7 +82,7 @@ pub mod launcher;
 pub mod output;
 pub mod ownership;
 pub mod param;
-mod prefetch;
+pub mod prefetch;
 pub mod program;
 pub mod sync;
 pub mod tutorial;

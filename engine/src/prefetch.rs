@@ -4,7 +4,7 @@
 
 /// Hints that `*p` will be read soon. `p` need not be valid: a prefetch never faults.
 #[inline(always)]
-pub(crate) fn read<T>(p: *const T) {
+pub fn read<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` is a hint; it does not dereference `p` architecturally and
     // never faults, whatever the address.

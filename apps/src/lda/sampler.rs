@@ -28,7 +28,7 @@
 //!
 //! [`Context::scratch`]: gasket_engine::Context::scratch
 
-use gasket_engine::VertexId;
+use gasket_engine::{VertexId, prefetch};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use smallvec::SmallVec;
@@ -90,7 +90,8 @@ pub struct DocSampler {
     block: usize,
     /// Topics changed in the scratch block by the current edge.
     scratch_topics: SmallVec<[u32; 8]>,
-    /// Plain sampler: `1 / (n_k + dk + V b)`.
+    /// `1 / (n_k + dk + V b)`, kept up to date by every change (a division per change
+    /// instead of one per evaluation of the conditional).
     inv_den: Vec<f32>,
     /// Plain sampler: the current token's weight per topic, and their sums per group
     /// (see [`draw`]).
@@ -124,10 +125,10 @@ impl DocSampler {
             self.nd_start = vec![0; p.k];
             self.word_delta = vec![0; p.k];
             self.word_block = vec![NO_BLOCK; p.num_words];
+            self.inv_den = (self.totals.iter())
+                .map(|n| (1.0 / (n + p.beta_sum)) as f32)
+                .collect();
             if sampler == Sampler::Plain {
-                self.inv_den = (self.totals.iter())
-                    .map(|n| (1.0 / (n + p.beta_sum)) as f32)
-                    .collect();
                 self.weights = vec![0.0; p.k];
                 self.groups = vec![0.0; p.k.div_ceil(GROUP)];
             }
@@ -213,7 +214,7 @@ impl DocSampler {
 
     /// Moves one token of the current edge into (`delta = 1`) or out of (`-1`) topic `t`.
     #[inline(always)]
-    fn change(&mut self, t: u32, delta: i32, p: &Priors, plain: bool) {
+    fn change(&mut self, t: u32, delta: i32, p: &Priors) {
         let i = t as usize;
         self.nd[i] = self.nd[i].wrapping_add_signed(delta);
         self.dk[i] += delta;
@@ -224,16 +225,14 @@ impl DocSampler {
         if delta > 0 {
             self.touched.push(t);
         }
-        if plain {
-            self.inv_den[i] = (1.0 / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)) as f32;
-        }
+        self.inv_den[i] = (1.0 / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)) as f32;
     }
 
     fn plain(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
         let k = p.k;
         let (alpha, beta) = (p.alpha as f32, p.beta as f32);
         for z in topics.iter_mut() {
-            self.change(*z, -1, p, true);
+            self.change(*z, -1, p);
             let delta = &self.word_delta[self.block..self.block + k];
             let weights = self.nd[..k]
                 .iter()
@@ -244,7 +243,7 @@ impl DocSampler {
                     (n as i32 as f32 + alpha) * ((w as i32 + d) as f32 + beta) * inv
                 });
             let new = draw(&mut self.weights, &mut self.groups, weights, rng) as u32;
-            self.change(new, 1, p, true);
+            self.change(new, 1, p);
             *z = new;
         }
     }
@@ -253,8 +252,7 @@ impl DocSampler {
     #[inline(always)]
     fn conditional(&self, t: u32, word: &WordTopics, p: &Priors) -> f64 {
         let i = t as usize;
-        (self.nd[i] as f64 + p.alpha) * (self.nw(t, word) + p.beta)
-            / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)
+        (self.nd[i] as f64 + p.alpha) * (self.nw(t, word) + p.beta) * self.inv_den[i] as f64
     }
     /// One Metropolis-Hastings step from `current` (topic and its conditional) to the
     /// proposal `t`, drawn with proposal weights `(q(s), q(t))`; returns the new state.
@@ -286,33 +284,42 @@ impl DocSampler {
         let doc_odds = doc_mass + p.k as f64 * p.alpha;
         for z in topics.iter_mut() {
             let mut s = *z;
-            self.change(s, -1, p, false);
+            self.change(s, -1, p);
             let mut p_s = self.conditional(s, word, p);
             for _ in 0..p.mh_steps {
-                // Word proposal.
-                let t = if !word.proposal.is_empty() && rng.random::<f64>() * word_odds < word_mass
-                {
-                    word.proposal.sample(rng)
+                // Both proposals are drawn first (neither depends on the state), so the
+                // loads of their counts overlap instead of waiting on each other.
+                let t_word =
+                    if !word.proposal.is_empty() && rng.random::<f64>() * word_odds < word_mass {
+                        word.proposal.sample(rng)
+                    } else {
+                        below(rng, k)
+                    };
+                let t_doc = if rng.random::<f64>() * doc_odds < doc_mass {
+                    self.doc_proposal.sample(rng)
                 } else {
                     below(rng, k)
                 };
+                for t in [t_word, t_doc] {
+                    let i = t as usize;
+                    prefetch::read(word.counts.as_ptr().wrapping_add(i));
+                    prefetch::read(self.word_delta.as_ptr().wrapping_add(self.block + i));
+                }
+                // Word proposal.
+                let t = t_word;
                 if t != s {
                     let q = |u: u32| word.counts[u as usize] as f64 + p.beta;
                     (s, p_s) = self.step((s, p_s), t, (q(s), q(t)), word, p, rng);
                 }
                 // Document proposal.
-                let t = if rng.random::<f64>() * doc_odds < doc_mass {
-                    self.doc_proposal.sample(rng)
-                } else {
-                    below(rng, k)
-                };
+                let t = t_doc;
                 if t != s {
                     let q = |u: u32| self.nd_start[u as usize] as f64 + p.alpha;
                     let weights = (q(s), q(t));
                     (s, p_s) = self.step((s, p_s), t, weights, word, p, rng);
                 }
             }
-            self.change(s, 1, p, false);
+            self.change(s, 1, p);
             *z = s;
         }
     }
