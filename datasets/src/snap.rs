@@ -11,12 +11,15 @@
 //! finds the file's first line of each kind. If both exist, the later one is the first line
 //! that disagrees with the start of the file: its owner reports it, and every rank returns
 //! that same error. The same collective sums the edge counts for the empty-file check.
+//! Inside a rank, a plain file's byte range is cut again into one part per thread, parsed
+//! at once and concatenated in file order (a gzip stream is one pass).
 
 use gasket_engine::comm::Comm;
+use rayon::prelude::*;
 
 use crate::EdgeList;
 use crate::error::DatasetError;
-use crate::source::{Share, Source, column_min, column_sum, gather_u64, share_parse_error};
+use crate::source::{Origin, Share, Source, column_min, column_sum, gather_u64, share_parse_error};
 use crate::text::{Tokens, first_non_space, is_space, parse_uint, parse_weight, show_line};
 
 /// SNAP data lines: anything that is not blank and not a `#` / `%` comment.
@@ -104,22 +107,60 @@ fn quick_id(line: &[u8], at: &mut usize) -> Option<u64> {
     Some(value)
 }
 
-/// The first line of one kind (weighted or not) that a rank has seen.
+/// The first line of one kind (weighted or not) that a part of a rank's share has seen.
 struct FirstSeen {
     at: u64,
+    /// Its number among the lines read from `origin`.
     count: u64,
+    origin: Origin,
     text: String,
 }
 
-/// Reads this rank's share of a SNAP edge list. Returns the edges and the global edge count.
-pub(crate) fn read(source: &Source<'_>, comm: &dyn Comm) -> Result<(EdgeList, u64), DatasetError> {
-    let lines = source.lines_from_start()?;
-    let mut share = Share::new(source, lines, is_data, comm)?;
+impl FirstSeen {
+    /// The earlier of two (by offset).
+    fn earliest(a: Option<FirstSeen>, b: Option<FirstSeen>) -> Option<FirstSeen> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if b.at < a.at { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// What one part of a rank's share parsed.
+#[derive(Default)]
+struct Part {
+    edges: EdgeList,
+    /// Weights when any line had one (`NaN` for lines without; such a file is an error).
+    weights: Option<Vec<f64>>,
+    first_weighted: Option<FirstSeen>,
+    first_plain: Option<FirstSeen>,
+}
+
+impl Part {
+    /// Appends `later`, the part after this one.
+    fn append(&mut self, later: Part) {
+        let (before, after) = (self.edges.len(), later.edges.len());
+        match (&mut self.weights, later.weights) {
+            (Some(ws), Some(more)) => ws.extend(more),
+            (Some(ws), None) => ws.resize(before + after, f64::NAN),
+            (None, Some(more)) => {
+                let mut ws = vec![f64::NAN; before];
+                ws.extend(more);
+                self.weights = Some(ws);
+            }
+            (None, None) => {}
+        }
+        self.edges.src.extend(later.edges.src);
+        self.edges.dst.extend(later.edges.dst);
+        self.first_weighted = FirstSeen::earliest(self.first_weighted.take(), later.first_weighted);
+        self.first_plain = FirstSeen::earliest(self.first_plain.take(), later.first_plain);
+    }
+}
+
+/// Parses the data lines of one share (or part of one) that this rank owns.
+fn parse(source: &Source<'_>, mut share: Share<'_>) -> Result<Part, DatasetError> {
     let origin = share.origin();
-    let mut out = EdgeList::default();
-    let mut weights: Option<Vec<f64>> = None;
-    let mut first_weighted: Option<FirstSeen> = None;
-    let mut first_plain: Option<FirstSeen> = None;
+    let mut out = Part::default();
     while let Some(line) = share.next_data().map_err(|e| source.read_error(e))? {
         if !line.mine {
             continue;
@@ -127,32 +168,77 @@ pub(crate) fn read(source: &Source<'_>, comm: &dyn Comm) -> Result<(EdgeList, u6
         let record = parse_line(line.text)
             .map_err(|reason| origin.error(source, line.count, line.text, reason))?;
         let first = if record.weight.is_some() {
-            &mut first_weighted
+            &mut out.first_weighted
         } else {
-            &mut first_plain
+            &mut out.first_plain
         };
         if first.is_none() {
             *first = Some(FirstSeen {
                 at: line.at,
                 count: line.count,
+                origin,
                 text: show_line(line.text),
             });
         }
-        match (record.weight, &mut weights) {
+        match (record.weight, &mut out.weights) {
             (Some(w), Some(ws)) => ws.push(w),
             (Some(w), None) => {
                 // Lines before this one had no weight: the file is inconsistent and the
                 // global check below reports it; the placeholders are never returned.
-                let mut ws = vec![f64::NAN; out.src.len()];
+                let mut ws = vec![f64::NAN; out.edges.src.len()];
                 ws.push(w);
-                weights = Some(ws);
+                out.weights = Some(ws);
             }
             (None, Some(ws)) => ws.push(f64::NAN),
             (None, None) => {}
         }
-        out.src.push(record.src);
-        out.dst.push(record.dst);
+        out.edges.src.push(record.src);
+        out.edges.dst.push(record.dst);
     }
+    Ok(out)
+}
+
+/// Parses this rank's share: a plain input in one part per thread (consecutive byte
+/// ranges parsed at once, concatenated in file order; the first error in file order wins,
+/// as in a serial pass), a gzip stream in one pass.
+fn parse_rank(source: &Source<'_>, comm: &dyn Comm) -> Result<Part, DatasetError> {
+    let lines = source.lines_from_start()?;
+    let parts = rayon::current_num_threads() as u64;
+    if source.is_gzip() || parts == 1 {
+        return parse(source, Share::new(source, lines, is_data, comm)?);
+    }
+    let header = (lines.offset(), lines.count());
+    drop(lines);
+    let results: Vec<Result<Part, DatasetError>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            parse(
+                source,
+                Share::part(source, header, is_data, comm, (p, parts))?,
+            )
+        })
+        .collect();
+    let parts: Vec<Part> = results.into_iter().collect::<Result<_, _>>()?;
+    let total: usize = parts.iter().map(|p| p.edges.len()).sum();
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    let more = total - all.edges.len();
+    all.edges.src.reserve_exact(more);
+    all.edges.dst.reserve_exact(more);
+    for part in parts {
+        all.append(part);
+    }
+    Ok(all)
+}
+
+/// Reads this rank's share of a SNAP edge list. Returns the edges and the global edge count.
+pub(crate) fn read(source: &Source<'_>, comm: &dyn Comm) -> Result<(EdgeList, u64), DatasetError> {
+    let Part {
+        edges: mut out,
+        weights,
+        first_weighted,
+        first_plain,
+    } = parse_rank(source, comm)?;
 
     let at = |f: &Option<FirstSeen>| f.as_ref().map_or(u64::MAX, |f| f.at);
     let all = gather_u64(
@@ -178,7 +264,7 @@ pub(crate) fn read(source: &Source<'_>, comm: &dyn Comm) -> Result<(EdgeList, u6
         };
         let mine = match first {
             Some(f) if f.at == culprit => Some((
-                origin.line_number(source, f.count)?,
+                f.origin.line_number(source, f.count)?,
                 f.text.clone(),
                 reason.to_string(),
             )),
@@ -284,6 +370,61 @@ mod tests {
         let text = "18446744073709551615 0\n";
         let g = read_text(text, Format::Snap, 1).remove(0);
         assert_eq!(edges_of(&g), vec![(u64::MAX, 0)]);
+    }
+
+    /// Reads `text` as a plain file on `ranks` thread ranks inside a pool of `threads`
+    /// threads.
+    fn read_in_pool(text: &str, ranks: usize, threads: usize) -> Result<Vec<EdgeList>, String> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("g.txt");
+        std::fs::write(&path, text).expect("write");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            gasket_engine::ThreadComm::run(ranks, |comm| {
+                crate::read_graph(&path, Format::Snap, &comm)
+            })
+            .map_err(|e| e.to_string())
+        })
+    }
+
+    #[test]
+    fn parts_parsed_on_several_threads_concatenate_in_file_order() {
+        let mut text = String::from("# header\n% note\n");
+        for i in 0..300u64 {
+            text.push_str(&format!("{} {}\t{}\n", i * 7 % 101, i, i as f64 * 0.5));
+            if i % 37 == 0 {
+                text.push_str("# comment\r\n\n");
+            }
+        }
+        let serial = read_in_pool(&text, 1, 1).unwrap();
+        assert_eq!(serial[0].len(), 300);
+        for ranks in 1..=3 {
+            let one_thread = read_in_pool(&text, ranks, 1).unwrap();
+            for threads in [2, 3, 5, 16] {
+                // Same shares, same order, same weights as one thread per rank.
+                assert_eq!(read_in_pool(&text, ranks, threads).unwrap(), one_thread);
+            }
+        }
+        // An error deep in the file, and a weight missing after weighted lines, name the
+        // file's line whatever part read it.
+        let bad = text.replacen("250\t125\n", "250\tx\n", 1);
+        let lines_to =
+            |t: &str, needle: &str| t[..t.find(needle).unwrap()].matches('\n').count() + 1;
+        let bad_line = lines_to(&bad, "250\tx");
+        let unweighted = text.replacen("\t125\n", "\n", 1);
+        let plain_line = lines_to(&text, "\t125\n");
+        for ranks in 1..=3 {
+            for threads in [1, 2, 5] {
+                let err = read_in_pool(&bad, ranks, threads).unwrap_err();
+                assert!(err.contains(&format!(":{bad_line}:")), "{err}");
+                let err = read_in_pool(&unweighted, ranks, threads).unwrap_err();
+                assert!(err.contains(&format!(":{plain_line}:")), "{err}");
+                assert!(err.contains("has no weight"), "{err}");
+            }
+        }
     }
 
     #[test]

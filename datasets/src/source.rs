@@ -180,6 +180,15 @@ impl<'a> Source<'a> {
         Ok(Lines::new(reader, offset, capacity))
     }
 
+    /// Lines of a plain input from the first line that starts at or after byte `lo > 0`
+    /// (the end of the line running through `lo` belongs to the range before it).
+    fn lines_of_range(&self, lo: u64) -> Result<Lines<'a>, DatasetError> {
+        let mut lines = self.plain_lines_at(lo - 1)?;
+        lines.next_line().map_err(|e| self.read_error(e))?;
+        lines.reset_count();
+        Ok(lines)
+    }
+
     /// Number of `\n` bytes before `offset` in a plain input (the error path only).
     fn newlines_before(&self, offset: u64) -> Result<u64, DatasetError> {
         match self.data {
@@ -309,19 +318,47 @@ impl<'a> Share<'a> {
                 },
             });
         }
-        let len = source.len();
-        let split = |r: u64| (u128::from(len) * u128::from(r) / u128::from(size)) as u64;
-        let (lo, hi) = (split(rank), split(rank + 1));
+        let (lo, hi) = byte_range(source.len(), rank, size);
         let (lines, lines_before) = if lo <= header_end {
             header.reset_count();
             (header, Some(header_lines))
         } else {
-            // Skip the end of the line that the previous rank owns.
-            let mut lines = source.plain_lines_at(lo - 1)?;
-            lines.next_line().map_err(|e| source.read_error(e))?;
-            lines.reset_count();
-            (lines, None)
+            (source.lines_of_range(lo)?, None)
         };
+        Self::range(lines, hi, lines_before, is_data)
+    }
+
+    /// Part `part` of `parts` of this rank's byte range of a plain (not gzip) input whose
+    /// header ends at `header`: `(offset, lines)`. The parts split the range into
+    /// consecutive byte ranges on line boundaries, so they can be parsed at once on several
+    /// threads, each with its own reader, and their lines concatenated in part order are
+    /// the rank's lines in file order. Parts of a rank with more parts than lines are empty.
+    pub(crate) fn part(
+        source: &Source<'a>,
+        header: (u64, u64),
+        is_data: IsData,
+        comm: &dyn Comm,
+        (part, parts): (u64, u64),
+    ) -> Result<Self, DatasetError> {
+        debug_assert!(!source.is_gzip() && part < parts);
+        let (header_end, header_lines) = header;
+        let (rank, size) = (comm.rank() as u64, comm.size() as u64);
+        let (lo, hi) = byte_range(source.len(), rank * parts + part, size * parts);
+        let (lines, lines_before) = if lo <= header_end {
+            (source.plain_lines_at(header_end)?, Some(header_lines))
+        } else {
+            (source.lines_of_range(lo)?, None)
+        };
+        Self::range(lines, hi, lines_before, is_data)
+    }
+
+    /// The share of the lines `lines` stands at, up to the line starting at or after `hi`.
+    fn range(
+        lines: Lines<'a>,
+        hi: u64,
+        lines_before: Option<u64>,
+        is_data: IsData,
+    ) -> Result<Self, DatasetError> {
         let begin = lines.offset();
         Ok(Share {
             lines,
@@ -380,6 +417,12 @@ impl<'a> Share<'a> {
             }));
         }
     }
+}
+
+/// Byte range `[lo, hi)` of piece `i` of `n` equal pieces of `len` bytes.
+fn byte_range(len: u64, i: u64, n: u64) -> (u64, u64) {
+    let split = |r: u64| (u128::from(len) * u128::from(r) / u128::from(n)) as u64;
+    (split(i), split(i + 1))
 }
 
 /// Every rank contributes the same number of `u64`s; every rank gets all of them, in rank
