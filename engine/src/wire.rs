@@ -20,6 +20,30 @@ pub trait Wire: Sized {
     fn decode(input: &mut &[u8]) -> Self;
 }
 
+/// Runs `decode`, which reads stored bytes with [`Wire::decode`] (a checkpoint whose
+/// checksums passed), and returns `None` if it panics: bytes of another layout (a file
+/// written by another program or version) make `decode` overrun or misread, which for
+/// stored bytes is an input error for the caller to report, not a broken invariant. The
+/// panic's message is not printed (only on this thread, while `decode` runs).
+pub fn decode_stored<T>(decode: impl FnOnce() -> T) -> Option<T> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    QUIET.with(|q| q.set(was));
+    outcome.ok()
+}
+
 fn take<'a>(input: &mut &'a [u8], n: usize) -> &'a [u8] {
     assert!(
         input.len() >= n,
@@ -218,6 +242,19 @@ mod tests {
     fn all_helpers_round_trip() {
         let xs = vec![(1u64, 2.5f64), (3, -1.0)];
         assert_eq!(decode_all::<(u64, f64)>(&encode_all(&xs)), xs);
+    }
+
+    #[test]
+    fn stored_bytes_of_another_layout_decode_to_none() {
+        let mut bytes = Vec::new();
+        7u32.encode(&mut bytes);
+        assert_eq!(
+            decode_stored(|| u32::decode(&mut bytes.as_slice())),
+            Some(7)
+        );
+        assert_eq!(decode_stored(|| u64::decode(&mut bytes.as_slice())), None);
+        // A panic of another kind on the same thread afterwards still propagates.
+        assert!(std::panic::catch_unwind(|| u64::decode(&mut bytes.as_slice())).is_err());
     }
 
     #[test]

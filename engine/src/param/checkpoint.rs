@@ -33,7 +33,7 @@ use crate::checkpoint::{
 };
 use crate::comm::Comm;
 use crate::error::{EngineError, Result};
-use crate::wire::Wire;
+use crate::wire::{Wire, decode_stored};
 
 /// The `program` a parameter-table checkpoint's manifest names.
 const PROGRAM: &str = "gasket::param tables";
@@ -101,12 +101,12 @@ impl Resumed {
     /// [`EngineError::Checkpoint`] when it does not decode as a `T` (a checkpoint written
     /// by another program), or leaves bytes over.
     pub fn shared_as<T: Wire>(&self) -> Result<T> {
-        let decoded = std::panic::catch_unwind(|| {
+        let decoded = decode_stored(|| {
             let mut input = self.shared.as_slice();
             let value = T::decode(&mut input);
             input.is_empty().then_some(value)
         });
-        decoded.ok().flatten().ok_or_else(|| {
+        decoded.flatten().ok_or_else(|| {
             EngineError::Checkpoint(format!(
                 "{}: its saved state does not decode as `{}` (written by another program?)",
                 self.dir.display(),
@@ -249,7 +249,7 @@ fn load(
         .map(|entry| read_framed(dir, entry))
         .collect::<std::result::Result<_, _>>()?;
     // The checksums passed, so a decoding failure means files of another format version.
-    let decoded = std::panic::catch_unwind(|| {
+    let decoded = decode_stored(|| {
         let mut input = global.as_slice();
         let clock = u64::decode(&mut input);
         let saved_tables = Vec::<(Vec<u8>, u64)>::decode(&mut input);
@@ -267,7 +267,7 @@ fn load(
         }
         (clock, saved_tables, shared, rows, records)
     })
-    .map_err(|_| {
+    .ok_or_else(|| {
         format!(
             "{} does not decode as a parameter-table checkpoint",
             dir.display()

@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::ids::{LocalId, VertexId};
 use crate::program::{Activation, VertexProgram};
 use crate::sync::Bitset;
-use crate::wire::Wire;
+use crate::wire::{Wire, decode_stored};
 
 impl<P: VertexProgram> SyncEngine<'_, P> {
     /// Writes a checkpoint of the state after `self.iteration` supersteps (collective).
@@ -161,10 +161,7 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
             .collect::<std::result::Result<_, _>>()?;
         // The checksums passed, so a decoding failure means the files do not hold this
         // program's types: report it rather than unwind through the engine.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.install(&global, &parts)
-        }))
-        .unwrap_or_else(|_| {
+        decode_stored(|| self.install(&global, &parts)).unwrap_or_else(|| {
             Err(format!(
                 "{} does not decode as this program's vertex, edge and message types",
                 dir.display()
