@@ -297,70 +297,41 @@ type Csrs<E> = (Csr, Csr, Vec<usize>, Vec<E>);
 
 /// Counting sort of the local edges (columns of local ids) into the out-CSR (owned
 /// sources) and in-CSR (owned targets). Returns (out, in, in-entry -> edge id, edge data by
-/// edge id).
-fn build_csrs<E>(num_owned: usize, src: &[LocalId], dst: &[LocalId], data: Vec<E>) -> Csrs<E> {
-    let owned = |v: LocalId| (v as usize) < num_owned;
-    let mut out_offsets = vec![0usize; num_owned + 1];
-    let mut in_offsets = vec![0usize; num_owned + 1];
-    for (&s, &d) in src.iter().zip(dst) {
-        if owned(s) {
-            out_offsets[s as usize + 1] += 1;
-        }
-        if owned(d) {
-            in_offsets[d as usize + 1] += 1;
-        }
-    }
-    prefix_sum(&mut out_offsets);
-    prefix_sum(&mut in_offsets);
-    let num_out = out_offsets[num_owned];
-    let num_in = in_offsets[num_owned];
-
-    // Edge ids: owned-source edges at their out-CSR position, the others after them.
-    let mut out_neighbors = vec![0 as LocalId; num_out];
-    let mut in_neighbors = vec![0 as LocalId; num_in];
-    let store_ids = std::mem::size_of::<E>() != 0;
-    let mut in_edge_ids = if store_ids {
-        vec![0usize; num_in]
+/// edge id). Rows keep arrival order, so the result does not depend on the thread count.
+///
+/// The two CSRs are sorted at once on two threads (each pass is bound by its random
+/// writes, one row cursor and one neighbour slot per edge). Edge ids are out-CSR positions,
+/// so with edge data the in-CSR pass waits for the out-CSR pass's ids and runs beside the
+/// placement of the edge data instead.
+fn build_csrs<E: Send>(
+    num_owned: usize,
+    src: &[LocalId],
+    dst: &[LocalId],
+    data: Vec<E>,
+) -> Csrs<E> {
+    let (out_offsets, in_offsets) = rayon::join(
+        || row_offsets(num_owned, src),
+        || row_offsets(num_owned, dst),
+    );
+    let (out_neighbors, in_neighbors, in_edge_ids, edge_data) = if std::mem::size_of::<E>() != 0 {
+        let (out_neighbors, edge_ids) = place(&out_offsets, src, dst, EdgeIds::Number);
+        let ((in_neighbors, in_edge_ids), edge_data) = rayon::join(
+            || place(&in_offsets, dst, src, EdgeIds::Of(&edge_ids)),
+            || {
+                // Edge data by id (a permutation).
+                let mut slots: Vec<(usize, E)> = edge_ids.iter().copied().zip(data).collect();
+                slots.sort_unstable_by_key(|&(id, _)| id);
+                slots.into_iter().map(|(_, e)| e).collect::<Vec<E>>()
+            },
+        );
+        (out_neighbors, in_neighbors, in_edge_ids, edge_data)
     } else {
-        Vec::new()
-    };
-    let mut edge_ids = if store_ids {
-        Vec::with_capacity(src.len())
-    } else {
-        Vec::new()
-    };
-    let mut out_cursor = out_offsets.clone();
-    let mut in_cursor = in_offsets.clone();
-    let mut ghost_source_next = num_out;
-    for (&s, &d) in src.iter().zip(dst) {
-        let id = if owned(s) {
-            let k = out_cursor[s as usize];
-            out_cursor[s as usize] += 1;
-            out_neighbors[k] = d;
-            k
-        } else {
-            ghost_source_next += 1;
-            ghost_source_next - 1
-        };
-        if owned(d) {
-            let k = in_cursor[d as usize];
-            in_cursor[d as usize] += 1;
-            in_neighbors[k] = s;
-            if store_ids {
-                in_edge_ids[k] = id;
-            }
-        }
-        if store_ids {
-            edge_ids.push(id);
-        }
-    }
-    // Place edge data by id (a permutation; nothing to place for zero-sized data).
-    let edge_data: Vec<E> = if store_ids {
-        let mut slots: Vec<(usize, E)> = edge_ids.into_iter().zip(data).collect();
-        slots.sort_unstable_by_key(|&(id, _)| id);
-        slots.into_iter().map(|(_, e)| e).collect()
-    } else {
-        data
+        // Zero-sized edge data: nothing to place, and no ids to keep.
+        let ((out_neighbors, _), (in_neighbors, _)) = rayon::join(
+            || place(&out_offsets, src, dst, EdgeIds::Skip),
+            || place(&in_offsets, dst, src, EdgeIds::Skip),
+        );
+        (out_neighbors, in_neighbors, Vec::new(), data)
     };
     (
         Csr {
@@ -374,6 +345,67 @@ fn build_csrs<E>(num_owned: usize, src: &[LocalId], dst: &[LocalId], data: Vec<E
         in_edge_ids,
         edge_data,
     )
+}
+
+/// Row offsets of a CSR over the owned vertices `0..num_owned` whose rows are `rows`
+/// (edges whose row vertex is a ghost are not in it).
+fn row_offsets(num_owned: usize, rows: &[LocalId]) -> Vec<usize> {
+    let mut offsets = vec![0usize; num_owned + 1];
+    for &r in rows {
+        if (r as usize) < num_owned {
+            offsets[r as usize + 1] += 1;
+        }
+    }
+    prefix_sum(&mut offsets);
+    offsets
+}
+
+/// What [`place`] does with edge ids.
+#[derive(Clone, Copy)]
+enum EdgeIds<'a> {
+    /// Nothing (zero-sized edge data).
+    Skip,
+    /// Numbers the edges (the out-CSR pass): an edge of an owned row gets its position,
+    /// the others the positions after the last row, in arrival order. Returns them by edge.
+    Number,
+    /// Returns the id (`ids[i]` for edge `i`) of the edge at each position (the in-CSR pass).
+    Of(&'a [usize]),
+}
+
+/// Places edge `i` (row `rows[i]`, neighbour `cols[i]`) of every owned row in arrival order;
+/// returns the neighbours and the ids `ids` asks for.
+fn place(
+    offsets: &[usize],
+    rows: &[LocalId],
+    cols: &[LocalId],
+    ids: EdgeIds<'_>,
+) -> (Vec<LocalId>, Vec<usize>) {
+    let num_owned = offsets.len() - 1;
+    let total = offsets[num_owned];
+    let mut neighbors = vec![0 as LocalId; total];
+    let mut cursor = offsets.to_vec();
+    let mut out_ids = match ids {
+        EdgeIds::Skip => Vec::new(),
+        EdgeIds::Number => Vec::with_capacity(rows.len()),
+        EdgeIds::Of(_) => vec![0usize; total],
+    };
+    let mut unowned_next = total;
+    for (i, (&r, &c)) in rows.iter().zip(cols).enumerate() {
+        if (r as usize) < num_owned {
+            let k = cursor[r as usize];
+            cursor[r as usize] += 1;
+            neighbors[k] = c;
+            match ids {
+                EdgeIds::Skip => {}
+                EdgeIds::Number => out_ids.push(k),
+                EdgeIds::Of(ids) => out_ids[k] = ids[i],
+            }
+        } else if let EdgeIds::Number = ids {
+            out_ids.push(unowned_next);
+            unowned_next += 1;
+        }
+    }
+    (neighbors, out_ids)
 }
 
 fn prefix_sum(offsets: &mut [usize]) {
