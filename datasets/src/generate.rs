@@ -32,12 +32,13 @@
 //! constant 3 is one more rank-one term) and a factor model can recover it.
 
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use gasket_engine::error::EngineError;
+use gasket_engine::output::{replace_atomically, sync};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -433,24 +434,10 @@ pub fn edges_for_rank(cfg: &GeneratorConfig, rank: usize, num_ranks: usize) -> E
 /// the configuration is invalid.
 pub fn write_edge_list(cfg: &GeneratorConfig, path: &Path) -> Result<u64, DatasetError> {
     cfg.validate()?;
-    let tmp = temp_path(path);
-    let written = write_to(cfg, &tmp).and_then(|n| fs::rename(&tmp, path).map(|()| n));
-    written.map_err(|source| {
-        // Best effort: the temporary file may not even exist.
-        let _ = fs::remove_file(&tmp);
-        DatasetError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    replace_atomically(path, |tmp| write_to(cfg, tmp)).map_err(|source| DatasetError::Write {
+        path: path.to_path_buf(),
+        source,
     })
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "graph".to_string());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 fn write_to(cfg: &GeneratorConfig, tmp: &Path) -> io::Result<u64> {
@@ -485,7 +472,7 @@ fn write_to(cfg: &GeneratorConfig, tmp: &Path) -> io::Result<u64> {
         }
         lo = hi;
     }
-    file.sync_all()?;
+    sync(&file)?;
     Ok(e)
 }
 
@@ -661,9 +648,8 @@ pub fn low_rank_ratings(cfg: &RatingsConfig) -> Vec<(u64, u64, f64)> {
 pub fn write_ratings(cfg: &RatingsConfig, path: &Path) -> Result<u64, DatasetError> {
     cfg.validate()?;
     let ratings = low_rank_ratings(cfg);
-    let tmp = temp_path(path);
-    let write = || -> io::Result<u64> {
-        let mut file = io::BufWriter::new(File::create(&tmp)?);
+    let write = |tmp: &Path| -> io::Result<u64> {
+        let mut file = io::BufWriter::new(File::create(tmp)?);
         write!(
             file,
             "# gasket synthetic ratings: users {} items {} rank {} ratings per user {} \
@@ -681,19 +667,12 @@ pub fn write_ratings(cfg: &RatingsConfig, path: &Path) -> Result<u64, DatasetErr
         for &(u, i, r) in &ratings {
             writeln!(file, "{u}\t{i}\t{r}")?;
         }
-        file.into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_all()?;
+        sync(&file.into_inner().map_err(io::IntoInnerError::into_error)?)?;
         Ok(ratings.len() as u64)
     };
-    let written = write().and_then(|n| fs::rename(&tmp, path).map(|()| n));
-    written.map_err(|source| {
-        // Best effort: the temporary file may not even exist.
-        let _ = fs::remove_file(&tmp);
-        DatasetError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    replace_atomically(path, write).map_err(|source| DatasetError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -1064,7 +1043,7 @@ mod tests {
         let path = dir.path().join("kron.txt");
         let cfg = kron(9);
         assert_eq!(write_edge_list(&cfg, &path).unwrap(), num_edges(&cfg));
-        let names: Vec<_> = fs::read_dir(dir.path())
+        let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
@@ -1085,6 +1064,6 @@ mod tests {
         let err = write_edge_list(&kron(4), &path).unwrap_err();
         assert!(matches!(err, DatasetError::Write { .. }), "{err}");
         assert!(err.to_string().starts_with("cannot write "), "{err}");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

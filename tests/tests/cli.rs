@@ -108,6 +108,25 @@ fn default_input_is_the_bundled_graph() {
     assert!(stdout.contains("\n3\t7066\n"), "{stdout}");
 }
 
+/// `-o /dev/null` discards the output: the device is written, not replaced by a file
+/// (results are written to a temporary name and renamed into place, which must not happen
+/// for a device; as root a rename would succeed and break the machine's `/dev/null`).
+#[cfg(unix)]
+#[test]
+fn output_to_dev_null_is_discarded_and_dev_null_stays_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    for args in [
+        &["pagerank", "--iterations", "2", "-o", "/dev/null"][..],
+        &["generate", "kron", "--scale", "4", "-o", "/dev/null"][..],
+    ] {
+        let result = gasket(args);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "gasket {args:?}: {stderr}");
+        let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+        assert!(kind.is_char_device(), "gasket {args:?} replaced /dev/null");
+    }
+}
+
 #[test]
 fn sssp_reads_weights_from_the_third_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -89,11 +89,25 @@ impl Numbering {
     /// ascending global id, the order they arrive in).
     fn order_by_out_degree(&mut self, src: &[VertexId]) {
         let n = self.global_ids.len();
-        let mut out_degree = vec![0u32; n];
-        for &s in src {
-            let l = self.local(s).expect("every endpoint is numbered");
-            out_degree[l as usize] += 1;
-        }
+        // Counted per chunk on all threads, then summed (integer sums: the same counts
+        // whatever the split).
+        let out_degree = src
+            .par_chunks(1 << 20)
+            .fold(
+                || vec![0u32; n],
+                |mut counts, chunk| {
+                    for &s in chunk {
+                        let l = self.local(s).expect("every endpoint is numbered");
+                        counts[l as usize] += 1;
+                    }
+                    counts
+                },
+            )
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            })
+            .unwrap_or_else(|| vec![0u32; n]);
         let mut order: Vec<LocalId> = (0..n as LocalId).collect();
         let key = |&l: &LocalId| std::cmp::Reverse(out_degree[l as usize]);
         let (owned, ghosts) = order.split_at_mut(self.num_owned);
