@@ -318,21 +318,17 @@ impl<'a> Share<'a> {
                 },
             });
         }
-        let (lo, hi) = byte_range(source.len(), rank, size);
-        let (lines, lines_before) = if lo <= header_end {
-            header.reset_count();
-            (header, Some(header_lines))
-        } else {
-            (source.lines_of_range(lo)?, None)
-        };
-        Self::range(lines, hi, lines_before, is_data)
+        header.reset_count();
+        let header_at = (header_end, header_lines);
+        Self::piece(source, Some(header), header_at, is_data, (rank, size))
     }
 
     /// Part `part` of `parts` of this rank's byte range of a plain (not gzip) input whose
-    /// header ends at `header`: `(offset, lines)`. The parts split the range into
-    /// consecutive byte ranges on line boundaries, so they can be parsed at once on several
-    /// threads, each with its own reader, and their lines concatenated in part order are
-    /// the rank's lines in file order. Parts of a rank with more parts than lines are empty.
+    /// header ends at offset `header.0` after `header.1` lines. The parts split the range
+    /// into consecutive byte ranges on line boundaries, so they can be parsed at once on
+    /// several threads, each with its own reader, and their lines concatenated in part
+    /// order are the rank's lines in file order. Parts of a rank with more parts than
+    /// lines are empty.
     pub(crate) fn part(
         source: &Source<'a>,
         header: (u64, u64),
@@ -341,24 +337,32 @@ impl<'a> Share<'a> {
         (part, parts): (u64, u64),
     ) -> Result<Self, DatasetError> {
         debug_assert!(!source.is_gzip() && part < parts);
-        let (header_end, header_lines) = header;
         let (rank, size) = (comm.rank() as u64, comm.size() as u64);
-        let (lo, hi) = byte_range(source.len(), rank * parts + part, size * parts);
-        let (lines, lines_before) = if lo <= header_end {
-            (source.plain_lines_at(header_end)?, Some(header_lines))
-        } else {
-            (source.lines_of_range(lo)?, None)
-        };
-        Self::range(lines, hi, lines_before, is_data)
+        Self::piece(
+            source,
+            None,
+            header,
+            is_data,
+            (rank * parts + part, size * parts),
+        )
     }
 
-    /// The share of the lines `lines` stands at, up to the line starting at or after `hi`.
-    fn range(
-        lines: Lines<'a>,
-        hi: u64,
-        lines_before: Option<u64>,
+    /// Piece `i` of `n` equal byte ranges of a plain input, on line boundaries. A piece
+    /// that starts inside the header starts after it, with the header's reader when given
+    /// (it stands there) or a new one.
+    fn piece(
+        source: &Source<'a>,
+        header: Option<Lines<'a>>,
+        (header_end, header_lines): (u64, u64),
         is_data: IsData,
+        (i, n): (u64, u64),
     ) -> Result<Self, DatasetError> {
+        let (lo, hi) = byte_range(source.len(), i, n);
+        let (lines, lines_before) = match header {
+            _ if lo > header_end => (source.lines_of_range(lo)?, None),
+            Some(lines) => (lines, Some(header_lines)),
+            None => (source.plain_lines_at(header_end)?, Some(header_lines)),
+        };
         let begin = lines.offset();
         Ok(Share {
             lines,

@@ -305,18 +305,15 @@ impl DocSampler {
                     prefetch::read(word.counts.as_ptr().wrapping_add(i));
                     prefetch::read(self.word_delta.as_ptr().wrapping_add(self.block + i));
                 }
-                // Word proposal.
-                let t = t_word;
-                if t != s {
+                if t_word != s {
                     let q = |u: u32| word.counts[u as usize] as f64 + p.beta;
-                    (s, p_s) = self.step((s, p_s), t, (q(s), q(t)), word, p, rng);
+                    let weights = (q(s), q(t_word));
+                    (s, p_s) = self.step((s, p_s), t_word, weights, word, p, rng);
                 }
-                // Document proposal.
-                let t = t_doc;
-                if t != s {
+                if t_doc != s {
                     let q = |u: u32| self.nd_start[u as usize] as f64 + p.alpha;
-                    let weights = (q(s), q(t));
-                    (s, p_s) = self.step((s, p_s), t, weights, word, p, rng);
+                    let weights = (q(s), q(t_doc));
+                    (s, p_s) = self.step((s, p_s), t_doc, weights, word, p, rng);
                 }
             }
             self.change(s, 1, p);

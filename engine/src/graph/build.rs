@@ -3,7 +3,8 @@
 //! 1. Every edge goes to the owner of its source and, if different, to the owner of its
 //!    target; every declared vertex goes to its owner (one `all_to_all_v`).
 //! 2. Each rank numbers its owned vertices, then its ghosts, hubs first or by global id
-//!    ([`LocalOrder`], see `numbering`), and builds both CSRs by counting sort (rows keep arrival order).
+//!    ([`LocalOrder`], see `numbering`), and builds both CSRs by counting sort (rows keep
+//!    arrival order).
 //! 3. Each rank sends every peer the global ids of the ghosts that peer owns (in local-id
 //!    order); the peer turns them into its mirror plan. Both sides now agree on the order,
 //!    so later ghost updates are payload only.
