@@ -573,7 +573,7 @@ fn convert(args: &ConvertArgs) -> Result<()> {
     let t = std::time::Instant::now();
     let graph = gasket_datasets::read_graph(&args.input, format, &gasket_engine::SingleComm)?;
     let read = t.elapsed().as_secs_f64();
-    let header = gasket_datasets::write_gsk(&args.output, &graph)?;
+    let header = gasket_datasets::write_gsk(&args.output, graph)?;
     tracing::info!(
         "wrote {} vertices and {} edges{} to {} (read in {read:.2}s, written in {:.2}s)",
         header.vertices,

@@ -4,12 +4,15 @@
 //! Edge data is made from what the file carries: `()` for programs without edge data,
 //! `f64` for weighted programs (the file's weights, 1 where it has none), or anything else
 //! through [`GraphInput::with_edges`], which hands the caller this rank's [`EdgeList`].
+//! A binary graph file (`.gsk`) on one rank is handed to the launcher already built when
+//! it holds the edge data asked for.
 
 use std::path::PathBuf;
 
 use gasket_engine::comm::Comm;
-use gasket_engine::{EdgeInput, EngineError, GraphSource};
+use gasket_engine::{EdgeInput, EngineError, GraphSource, LocalGraph};
 
+use crate::gsk::{self, read::StoredEdge};
 use crate::{EdgeList, Format, bundled, read_graph, read_graph_bytes};
 
 /// Where a graph comes from.
@@ -79,6 +82,20 @@ impl GraphInput {
     }
 }
 
+impl GraphInput {
+    /// The whole graph as a binary graph file stores it (see [`crate::gsk`]), when this is
+    /// one that holds the edge data `E` (nothing, or weights).
+    fn stored_graph<E: StoredEdge>(&self) -> Result<Option<LocalGraph<E>>, EngineError> {
+        match self {
+            GraphInput::File {
+                path,
+                format: Format::Gsk,
+            } => Ok(gsk::read_built(path)?),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// The engine's input from this rank's edges and `data`.
 fn edge_input<E>(edges: EdgeList, data: Vec<E>) -> EdgeInput<E> {
     EdgeInput {
@@ -99,6 +116,9 @@ impl GraphSource<()> for GraphInput {
         let data = vec![(); edges.len()];
         Ok(edge_input(edges, data))
     }
+    fn read_built(&self, _comm: &dyn Comm) -> Result<Option<LocalGraph<()>>, EngineError> {
+        self.stored_graph()
+    }
 }
 
 impl GraphSource<f64> for GraphInput {
@@ -112,6 +132,9 @@ impl GraphSource<f64> for GraphInput {
             .take()
             .unwrap_or_else(|| vec![1.0; edges.len()]);
         Ok(edge_input(edges, data))
+    }
+    fn read_built(&self, _comm: &dyn Comm) -> Result<Option<LocalGraph<f64>>, EngineError> {
+        self.stored_graph()
     }
 }
 

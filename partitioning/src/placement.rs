@@ -74,6 +74,9 @@ impl Placement for Partitioning {
             Partitioning::File(path) => format!("file {}", path.display()),
         }
     }
+    fn uses_edges_on_one_rank(&self) -> bool {
+        matches!(self, Partitioning::File(_))
+    }
     fn ownership(
         &self,
         comm: &dyn Comm,

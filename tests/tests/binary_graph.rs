@@ -1,7 +1,9 @@
 //! `gasket convert` and the binary graph format (`.gsk`): every graph app reads a converted
-//! graph on 1, 2 and 4 ranks and gets what it gets from the text file (PageRank within
-//! 1e-12 per vertex, since rows arrive in another order; components and weighted SSSP
-//! exactly), and damaged binary files are clear errors with exit code 2.
+//! graph on 1, 2 and 4 ranks and gets what it gets from the text file (on one rank, where
+//! the graph is loaded as stored, bit for bit; on several PageRank within 1e-12 per vertex,
+//! since rows arrive in another order; components and weighted SSSP exactly), a partition
+//! file is still checked on one rank, and damaged binary files are clear errors with exit
+//! code 2.
 
 use std::path::Path;
 use std::process::Output;
@@ -36,7 +38,14 @@ fn apps_read_a_converted_graph_as_they_read_the_text() {
             args.extend(["--ranks", ranks, "-o", s(out)]);
             ok(gasket(&args), "pagerank");
         }
-        assert_values_close(&read_values::<f64>(&a), &read_values::<f64>(&b), 1e-12);
+        let (x, y) = (read_values::<f64>(&a), read_values::<f64>(&b));
+        if ranks == "1" {
+            assert!(
+                x == y,
+                "one rank: the stored graph is the text's, bit for bit"
+            );
+        }
+        assert_values_close(&x, &y, 1e-12);
         for (input, out) in [(&text, &a), (&binary, &b)] {
             ok(
                 gasket(&["cc", "--input", s(input), "--ranks", ranks, "-o", s(out)]),
@@ -86,6 +95,19 @@ fn apps_read_a_converted_graph_as_they_read_the_text() {
         assert_eq!(body(&x), body(&y));
         assert_eq!(body(&x).len(), 4, "the isolated vertex 4 is kept");
     }
+
+    // On one rank a partition file is checked against the graph even though the stored
+    // graph needs no placement.
+    let parts = tmp.path().join("parts.txt");
+    std::fs::write(&parts, "0\n0\n").unwrap();
+    let r = gasket(&["pagerank", "-i", s(&binary), "--partition-file", s(&parts)]);
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("parts.txt"));
 }
 
 #[test]
@@ -100,9 +122,10 @@ fn damaged_binary_graphs_and_bad_conversions_exit_2() {
     );
     let good = std::fs::read(&binary).unwrap();
     let out = tmp.path().join("pr.tsv");
-    let fails = |bytes: &[u8], needle: &str| {
+    // `needles`: what the error says on one rank and on two.
+    let fails_with = |bytes: &[u8], needles: [&str; 2]| {
         std::fs::write(&binary, bytes).unwrap();
-        for ranks in ["1", "2"] {
+        for (ranks, needle) in ["1", "2"].into_iter().zip(needles) {
             let r = gasket(&[
                 "pagerank",
                 "-i",
@@ -121,15 +144,27 @@ fn damaged_binary_graphs_and_bad_conversions_exit_2() {
             assert!(!out.exists(), "no output after an error");
         }
     };
+    let fails = |bytes: &[u8], needle: &str| fails_with(bytes, [needle, needle]);
     fails(&good[..good.len() - 1], "truncated or damaged");
-    fails(b"1 2\n", "shorter than the 40-byte header");
+    fails(b"1 2\n", "shorter than the 64-byte header");
     let mut bad = good.clone();
     bad[0] = b'X';
     fails(&bad, "no GSKGRAPH magic");
     let mut bad = good.clone();
-    let targets = 40 + 8 * 3 + 8 * 4;
+    bad[8] = 1;
+    fails(
+        &bad,
+        "format version 1; this gasket reads version 2 (convert the graph again)",
+    );
+    // A damaged target: one rank reads the whole section and checks its checksum, each of
+    // two reads a slice and checks its range.
+    let mut bad = good.clone();
+    let targets = 64 + 8 * 3 + 8 * 4;
     bad[targets..targets + 4].copy_from_slice(&7u32.to_le_bytes());
-    fails(&bad, "targets compact id 7");
+    fails_with(
+        &bad,
+        ["out-targets fail their checksum", "targets compact id 7"],
+    );
 
     // Converting a malformed file names its line; converting a binary graph is refused.
     std::fs::write(&text, "1 2\n2 x\n").unwrap();

@@ -19,8 +19,11 @@
 mod build;
 mod numbering;
 mod topology;
+mod whole;
 
 pub(crate) use build::IdMap;
 pub use build::{EdgeInput, LocalOrder, build_local_graph};
+pub use numbering::sort_hubs_first;
 pub use topology::{Csr, LocalGraph, Topology};
 pub(crate) use topology::{zst_mut, zst_ref};
+pub use whole::WholeGraph;

@@ -109,10 +109,9 @@ impl Numbering {
             })
             .unwrap_or_else(|| vec![0u32; n]);
         let mut order: Vec<LocalId> = (0..n as LocalId).collect();
-        let key = |&l: &LocalId| std::cmp::Reverse(out_degree[l as usize]);
         let (owned, ghosts) = order.split_at_mut(self.num_owned);
-        owned.par_sort_by_key(key);
-        ghosts.par_sort_by_key(key);
+        sort_hubs_first(owned, &out_degree);
+        sort_hubs_first(ghosts, &out_degree);
         let global_ids: Vec<VertexId> =
             order.iter().map(|&l| self.global_ids[l as usize]).collect();
         for (l, &g) in global_ids.iter().enumerate() {
@@ -204,4 +203,11 @@ impl Numbering {
             Lookup::Hashed(map) => map.get(&g).copied(),
         }
     }
+}
+
+/// Sorts `ids` (local ids given in ascending global id) by descending `out_degree`,
+/// keeping ties in the given order: the engine's hub-first numbering
+/// ([`LocalOrder::HubsFirst`]), exposed so a stored graph can be written in it.
+pub fn sort_hubs_first(ids: &mut [LocalId], out_degree: &[u32]) {
+    ids.par_sort_by_key(|&l| std::cmp::Reverse(out_degree[l as usize]));
 }

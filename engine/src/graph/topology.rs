@@ -114,6 +114,11 @@ impl Topology {
     pub fn out_csr(&self) -> &Csr {
         &self.out_csr
     }
+    /// The edge id (index into [`LocalGraph::edge_data`]) of each in-CSR entry; empty when
+    /// the edge data is zero-sized.
+    pub fn in_edge_ids(&self) -> &[usize] {
+        &self.in_edge_ids
+    }
     /// Owned vertices that rank `peer` holds as ghosts, in the agreed order.
     pub fn mirrors(&self, peer: Rank) -> &[LocalId] {
         &self.mirrors[peer]

@@ -217,7 +217,8 @@ impl Launcher {
         Ok(results.into_iter().flatten().next())
     }
 
-    /// Reads, places and builds this rank's graph (collective).
+    /// Reads, places and builds this rank's graph (collective). On one rank a source that
+    /// stores the graph built hands it over instead.
     fn load<E: Wire + Send + Sync, S: GraphSource<E> + ?Sized>(
         &self,
         comm: &dyn Comm,
@@ -225,6 +226,13 @@ impl Launcher {
     ) -> Result<(LocalGraph<E>, GraphFacts)> {
         let t_read = Instant::now();
         self.stage(comm, &format!("reading {}", source.name()));
+        if comm.size() == 1 && !self.placement.uses_edges_on_one_rank() {
+            if let Some(graph) = source.read_built(comm)? {
+                let read_seconds = t_read.elapsed().as_secs_f64();
+                let facts = self.facts(comm, &graph, read_seconds, None);
+                return Ok((graph, facts));
+            }
+        }
         let input = source.read(comm)?;
         let read_seconds = t_read.elapsed().as_secs_f64();
 
@@ -241,7 +249,23 @@ impl Launcher {
         let ownership = self.placement.ownership(comm, ends)?;
         let partition_seconds = t_build.elapsed().as_secs_f64();
         let graph = build_local_graph(comm, ownership.as_ref(), input)?;
+        let build_seconds = t_build.elapsed().as_secs_f64();
+        let built = Some((partition_seconds, build_seconds));
+        let facts = self.facts(comm, &graph, read_seconds, built);
+        Ok((graph, facts))
+    }
+
+    /// The figures of a loaded graph, logged on rank 0; `built` is (partition, build)
+    /// seconds, `None` for a graph read already built.
+    fn facts<E>(
+        &self,
+        comm: &dyn Comm,
+        graph: &LocalGraph<E>,
+        read_seconds: f64,
+        built: Option<(f64, f64)>,
+    ) -> GraphFacts {
         let topo = graph.topology();
+        let (partition_seconds, build_seconds) = built.unwrap_or_default();
         let facts = GraphFacts {
             num_vertices: topo.num_global_vertices(),
             num_edges: topo.num_global_edges(),
@@ -249,20 +273,24 @@ impl Launcher {
             placement: self.placement.name(),
             read_seconds,
             partition_seconds,
-            build_seconds: t_build.elapsed().as_secs_f64(),
+            build_seconds,
         };
         if self.sync.log_progress && comm.rank() == 0 {
-            tracing::info!(
-                "graph: {} vertices, {} edges, read in {read_seconds:.3}s; built on {} \
-                 rank(s) in {:.3}s ({} placement {partition_seconds:.3}s)",
-                facts.num_vertices,
-                facts.num_edges,
-                facts.ranks,
-                facts.build_seconds,
-                facts.placement,
-            );
+            let (n, m, ranks) = (facts.num_vertices, facts.num_edges, facts.ranks);
+            if built.is_some() {
+                tracing::info!(
+                    "graph: {n} vertices, {m} edges, read in {read_seconds:.3}s; built on \
+                     {ranks} rank(s) in {build_seconds:.3}s ({} placement \
+                     {partition_seconds:.3}s)",
+                    facts.placement,
+                );
+            } else {
+                tracing::info!(
+                    "graph: {n} vertices, {m} edges, read already built in {read_seconds:.3}s"
+                );
+            }
         }
-        Ok((graph, facts))
+        facts
     }
 
     fn stage(&self, comm: &dyn Comm, what: &str) {
@@ -342,7 +370,8 @@ pub struct GraphFacts {
     pub read_seconds: f64,
     /// Seconds computing the vertex -> rank map (part of `build_seconds`).
     pub partition_seconds: f64,
-    /// Seconds placing and building the distributed graph.
+    /// Seconds placing and building the distributed graph (0 for a graph read already
+    /// built, [`GraphSource::read_built`]).
     pub build_seconds: f64,
 }
 

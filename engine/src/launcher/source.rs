@@ -6,7 +6,7 @@
 
 use crate::comm::Comm;
 use crate::error::Result;
-use crate::graph::EdgeInput;
+use crate::graph::{EdgeInput, LocalGraph};
 use crate::ids::VertexId;
 use crate::ownership::{HashOwnership, Ownership};
 
@@ -17,6 +17,14 @@ pub trait GraphSource<E>: Sync {
     fn name(&self) -> String;
     /// This rank's edges, with their data, and the vertices declared without edges.
     fn read(&self, comm: &dyn Comm) -> Result<EdgeInput<E>>;
+
+    /// The whole graph already built, for a run on one rank, when this source stores it in
+    /// the engine's layout (a binary graph file; see [`WholeGraph`](crate::graph::WholeGraph));
+    /// `None` (the default) to be read with [`read`](Self::read) and built. The launcher
+    /// asks only when one rank runs and its placement does not look at the edges.
+    fn read_built(&self, _comm: &dyn Comm) -> Result<Option<LocalGraph<E>>> {
+        Ok(None)
+    }
 }
 
 /// Decides which rank owns each vertex (collective).
@@ -25,6 +33,13 @@ pub trait Placement: Sync {
     fn name(&self) -> String;
     /// The vertex -> rank map for `comm.size()` ranks, from the edges each rank read.
     fn ownership(&self, comm: &dyn Comm, edges: EdgeEnds<'_>) -> Result<Box<dyn Ownership>>;
+
+    /// Whether [`ownership`](Self::ownership) on one rank does more than give every vertex
+    /// to rank 0 (a partition file checks that it covers the graph): then the launcher never
+    /// skips it by loading a built graph ([`GraphSource::read_built`]).
+    fn uses_edges_on_one_rank(&self) -> bool {
+        false
+    }
 }
 
 /// The endpoints of the edges this rank read, for a [`Placement`].

@@ -585,8 +585,8 @@ fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
 #[inline(always)]
 fn neighbour<V>(data: &[V], u: LocalId) -> &V {
     debug_assert!((u as usize) < data.len());
-    // SAFETY: a Topology is only built by the graph builder, whose CSR neighbours are local
-    // ids below `num_local()`, and the engine's vertex data has exactly `num_local()`
+    // SAFETY: a Topology is only made by the graph builder or `LocalGraph::from_whole`
+    // (which checks it), whose CSR neighbours are local ids below `num_local()`, and the engine's vertex data has exactly `num_local()`
     // entries (`SyncEngine::new` asserts it; the two buffers are only swapped).
     unsafe { data.get_unchecked(u as usize) }
 }
@@ -865,7 +865,7 @@ fn scatter_phase<'f, P: VertexProgram>(
                     } else {
                         // SAFETY: edge `id` is the data of in-entry `k`, and every edge id
                         // occurs in exactly one in-entry (an edge has one target, and only
-                        // owned targets have rows). Each vertex is in one chunk's list, so
+                        // owned targets have rows; `LocalGraph::from_whole` checks it). Each vertex is in one chunk's list, so
                         // no other task obtains `id`; within this task the reference ends
                         // with this loop iteration. Pass 1 finished before this pass began,
                         // and `edge_data` is not touched otherwise until `slots` is dropped.
