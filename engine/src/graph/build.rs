@@ -15,7 +15,7 @@ use std::hash::BuildHasherDefault;
 use rayon::prelude::*;
 
 use super::numbering::Numbering;
-use super::topology::{Csr, LocalGraph, Topology};
+use super::topology::{Csr, LocalGraph, Topology, by_global_id};
 use crate::comm::{Comm, CommExt};
 use crate::error::{EngineError, Result};
 use crate::ids::{LocalId, VertexId};
@@ -171,8 +171,7 @@ pub fn build_local_graph<E: Wire + Send + Sync>(
         })
         .collect();
 
-    let mut owned_by_gid: Vec<LocalId> = (0..num_owned as LocalId).collect();
-    owned_by_gid.par_sort_unstable_by_key(|&l| numbering.global_ids[l as usize]);
+    let owned_by_gid = by_global_id(&numbering.global_ids[..num_owned]);
     let owned_source_edges = out_csr.num_entries() as u64;
     let num_global_vertices = comm.sum_u64(num_owned as u64)?;
     let num_global_edges = comm.sum_u64(owned_source_edges)?;

@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use crate::ids::{LocalId, Rank, VertexId};
 
 /// Compressed sparse rows over the owned vertices of a rank.
@@ -139,6 +141,19 @@ impl Topology {
             .ok()
             .map(|i| self.owned_by_gid[i])
     }
+}
+
+/// The local ids `0..global_ids.len()` in ascending global id (what
+/// [`Topology::owned_local_id`] searches), sorted as (id, local id) pairs so that the sort
+/// compares keys in hand rather than loading one per comparison.
+pub(crate) fn by_global_id(global_ids: &[VertexId]) -> Vec<LocalId> {
+    let mut pairs: Vec<(VertexId, LocalId)> = global_ids
+        .par_iter()
+        .enumerate()
+        .map(|(l, &g)| (g, l as LocalId))
+        .collect();
+    pairs.par_sort_unstable();
+    pairs.into_par_iter().map(|(_, l)| l).collect()
 }
 
 /// One rank's part of the graph: topology plus edge data of type `E`.

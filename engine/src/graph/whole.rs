@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::topology::{Csr, LocalGraph, Topology};
+use super::topology::{Csr, LocalGraph, Topology, by_global_id};
 use crate::error::{EngineError, Result};
 use crate::ids::{LocalId, VertexId};
 
@@ -58,8 +58,7 @@ impl<E: Send + Sync> LocalGraph<E> {
         } else {
             check_permutation(&whole.in_edge_ids, m)?;
         }
-        let mut owned_by_gid: Vec<LocalId> = (0..n as LocalId).collect();
-        owned_by_gid.par_sort_unstable_by_key(|&l| whole.global_ids[l as usize]);
+        let owned_by_gid = by_global_id(&whole.global_ids);
         if let Some(w) = owned_by_gid
             .par_windows(2)
             .find_first(|w| whole.global_ids[w[0] as usize] == whole.global_ids[w[1] as usize])
