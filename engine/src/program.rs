@@ -128,6 +128,22 @@ pub trait VertexProgram: Sync {
         )
     }
 
+    /// Folds one more edge's contribution into `acc`: by default
+    /// `combine(acc, gather(v, edge, other))`. Override it when adding an edge to a total
+    /// costs less than making the edge's own value first (LDA adds an edge's topics to the
+    /// counts gathered so far); it must have the same effect as the default.
+    #[inline]
+    fn gather_into(
+        &self,
+        acc: &mut Self::Gather,
+        v: &VertexRef<'_, Self::Vertex>,
+        edge: &Self::Edge,
+        other: &Self::Vertex,
+    ) {
+        let x = self.gather(v, edge, other);
+        self.combine(acc, x);
+    }
+
     /// Updates the vertex's data from the gathered total.
     fn apply(
         &self,

@@ -137,35 +137,42 @@ impl Tally {
     /// Folds `other` in; `k` is the number of topics.
     #[inline]
     pub fn absorb(&mut self, other: Tally, k: usize) {
-        match (&mut *self, other) {
-            (Tally::Dense(acc), Tally::List(list)) => {
-                for &t in &list {
+        match other {
+            Tally::List(list) => self.add(&list, k),
+            Tally::Dense(mut more) => match self {
+                Tally::Dense(acc) => {
+                    for (a, b) in acc.iter_mut().zip(more) {
+                        *a += b;
+                    }
+                }
+                Tally::List(list) => {
+                    for &t in list.iter() {
+                        more[t as usize] += 1;
+                    }
+                    *self = Tally::Dense(more);
+                }
+            },
+        }
+    }
+
+    /// Adds one token per entry of `topics`; `k` is the number of topics.
+    #[inline]
+    pub fn add(&mut self, topics: &[u32], k: usize) {
+        match self {
+            Tally::Dense(acc) => {
+                for &t in topics {
                     acc[t as usize] += 1;
                 }
             }
-            (Tally::Dense(acc), Tally::Dense(more)) => {
-                for (a, b) in acc.iter_mut().zip(more) {
-                    *a += b;
-                }
+            Tally::List(acc) if acc.len() + topics.len() <= INLINE_TOPICS.min(k) => {
+                acc.extend_from_slice(topics);
             }
-            (Tally::List(_), Tally::Dense(mut more)) => {
-                if let Tally::List(list) = std::mem::replace(self, Tally::List(TopicList::new())) {
-                    for &t in &list {
-                        more[t as usize] += 1;
-                    }
+            Tally::List(acc) => {
+                let mut dense = vec![0u32; k];
+                for &t in acc.iter().chain(topics) {
+                    dense[t as usize] += 1;
                 }
-                *self = Tally::Dense(more);
-            }
-            (Tally::List(acc), Tally::List(list)) => {
-                if acc.len() + list.len() <= INLINE_TOPICS.min(k) {
-                    acc.extend_from_slice(&list);
-                } else {
-                    let mut dense = vec![0u32; k];
-                    for &t in acc.iter().chain(&list) {
-                        dense[t as usize] += 1;
-                    }
-                    *self = Tally::Dense(dense);
-                }
+                *self = Tally::Dense(dense);
             }
         }
     }

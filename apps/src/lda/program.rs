@@ -228,6 +228,10 @@ impl VertexProgram for Lda {
         acc.absorb(x, self.priors.k);
     }
 
+    fn gather_into(&self, acc: &mut Tally, _v: &VertexRef<'_, Topics>, edge: &Tokens, _: &Topics) {
+        acc.add(&edge.0, self.priors.k);
+    }
+
     fn apply(
         &self,
         v: &mut VertexMut<'_, Topics>,

@@ -449,10 +449,11 @@ impl<P: VertexProgram> Shared<'_, P> {
         let mut acc: Option<P::Gather> = None;
         let mut visit = |u: LocalId, edge: usize| {
             let other = data_of(u);
-            let x = self.with_edge(edge, |e| program.gather(vref, e, &other));
             match &mut acc {
-                Some(total) => program.combine(total, x),
-                None => acc = Some(x),
+                Some(total) => {
+                    self.with_edge(edge, |e| program.gather_into(total, vref, e, &other))
+                }
+                None => acc = Some(self.with_edge(edge, |e| program.gather(vref, e, &other))),
             }
         };
         if dir.has_in() {

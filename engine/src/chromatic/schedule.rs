@@ -64,6 +64,15 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
     fn combine(&self, acc: &mut P::Gather, x: P::Gather) {
         self.inner.combine(acc, x)
     }
+    fn gather_into(
+        &self,
+        acc: &mut P::Gather,
+        v: &VertexRef<'_, P::Vertex>,
+        e: &P::Edge,
+        other: &P::Vertex,
+    ) {
+        self.inner.gather_into(acc, v, e, other)
+    }
     fn apply(
         &self,
         v: &mut VertexMut<'_, P::Vertex>,

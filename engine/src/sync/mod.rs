@@ -608,35 +608,45 @@ fn gather_one<P: VertexProgram>(
         let csr = &graph.topo.in_csr;
         let range = csr.range(v.local());
         let start = range.start;
-        fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
+        fold_row(program, v, data, &mut acc, &csr.neighbors[range], |i| {
             graph.prefetch_in_edge(start + i + IN_EDGE_PREFETCH);
-            program.gather(v, graph.in_edge(start + i), neighbour(data, u))
+            graph.in_edge(start + i)
         });
     }
     if dir.has_out() {
         let csr = &graph.topo.out_csr;
         let range = csr.range(v.local());
         let start = range.start;
-        fold_row(program, &mut acc, &csr.neighbors[range], |i, u| {
-            program.gather(v, graph.out_edge(start + i), neighbour(data, u))
+        fold_row(program, v, data, &mut acc, &csr.neighbors[range], |i| {
+            graph.out_edge(start + i)
         });
     }
     acc
 }
 
-/// Folds one gather value per neighbour into `acc`, without a branch per edge.
+/// Folds the edges of one row (`edge(i)` is the data of the `i`-th) into `acc`, without a
+/// branch per edge.
 ///
 /// `combine` is commutative and associative by contract, so the row is folded into two
-/// interleaved accumulators (even and odd positions) that are combined at the end: two
-/// independent dependency chains let the CPU overlap neighbour loads that one chain would
-/// serialise (a pull loop is bound by load latency, not bandwidth).
+/// interleaved accumulators (even and odd positions), each started by `gather` and
+/// continued by `gather_into`, and combined at the end: two independent dependency chains
+/// let the CPU overlap neighbour loads that one chain would serialise (a pull loop is bound
+/// by load latency, not bandwidth).
 #[inline(always)]
-fn fold_row<P: VertexProgram>(
+fn fold_row<'e, P: VertexProgram>(
     program: &P,
+    v: &VertexRef<'_, P::Vertex>,
+    data: &[P::Vertex],
     acc: &mut Option<P::Gather>,
     row: &[LocalId],
-    mut gather: impl FnMut(usize, LocalId) -> P::Gather,
-) {
+    edge: impl Fn(usize) -> &'e P::Edge,
+) where
+    P::Edge: 'e,
+{
+    let gather = |i: usize, u: LocalId| program.gather(v, edge(i), neighbour(data, u));
+    let gather_into = |acc: &mut P::Gather, i: usize, u: LocalId| {
+        program.gather_into(acc, v, edge(i), neighbour(data, u))
+    };
     let even = match row {
         [] => return,
         [u] => gather(0, *u),
@@ -646,12 +656,12 @@ fn fold_row<P: VertexProgram>(
             let mut pairs = body.chunks_exact(2);
             let mut i = 2;
             for pair in &mut pairs {
-                program.combine(&mut even, gather(i, pair[0]));
-                program.combine(&mut odd, gather(i + 1, pair[1]));
+                gather_into(&mut even, i, pair[0]);
+                gather_into(&mut odd, i + 1, pair[1]);
                 i += 2;
             }
             if let [u] = pairs.remainder() {
-                program.combine(&mut even, gather(i, *u));
+                gather_into(&mut even, i, *u);
             }
             program.combine(&mut even, odd);
             even
