@@ -21,7 +21,6 @@ mod numbering;
 mod topology;
 mod whole;
 
-pub(crate) use build::IdMap;
 pub use build::{EdgeInput, LocalOrder, build_local_graph};
 pub use numbering::sort_hubs_first;
 pub use topology::{Csr, LocalGraph, Topology};

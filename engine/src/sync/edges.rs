@@ -6,13 +6,14 @@
 //! invariant that every edge id occurs in exactly one in-CSR entry.
 //!
 //! A cut edge is stored on both endpoint owners. When scatter changes a cut edge's data
-//! (detected by comparing its encoding before and after), the new value is sent to the
-//! peer as (position in the peer edge plan, payload). If both copies changed in the same
-//! superstep, the copy written by the owner of the edge's source wins on both ranks, so the
-//! copies never diverge. Edge plans list the shared edges of each peer in ascending
-//! (source id, target id) with ties in arrival order, which both ranks share.
+//! (detected by comparing its encoding before and after, in buffers a task reuses), the
+//! new value is sent to the peer as (position in the peer edge plan, payload). If both
+//! copies changed in the same superstep, the copy written by the owner of the edge's
+//! source wins on both ranks, so the copies never diverge. Edge plans list the shared
+//! edges of each peer in ascending (source id, target id) with ties in arrival order,
+//! which both ranks share; a dense index finds a cut edge's place by edge id.
 
-use crate::graph::{IdMap, Topology};
+use crate::graph::Topology;
 use crate::ids::{LocalId, Rank};
 
 /// Raw, shared access to edge data by id for the in-edge scatter pass.
@@ -59,17 +60,22 @@ pub(crate) struct CutEdge {
 }
 
 /// For each peer, the local ids of the edges shared with it (cut edges), in plan order;
-/// and for each cut edge, where it stands.
+/// and for each cut edge, where it stands (looked up by edge id through a dense index: one
+/// load per changed edge, no hashing).
 #[derive(Debug, Default)]
 pub(crate) struct EdgePlans {
     pub(crate) by_peer: Vec<Vec<usize>>,
-    pub(crate) cut: IdMap<CutEdge>,
+    /// Per local edge id, its index in `cuts`, or `NOT_CUT`.
+    cut_index: Vec<u32>,
+    cuts: Vec<CutEdge>,
 }
+
+const NOT_CUT: u32 = u32::MAX;
 
 impl EdgePlans {
     /// Builds the plans from the topology (local computation, identical ordering on both
-    /// sides of every cut edge).
-    pub(crate) fn build(topo: &Topology) -> Self {
+    /// sides of every cut edge); `num_edges` is the rank's edge count.
+    pub(crate) fn build(topo: &Topology, num_edges: usize) -> Self {
         let mut keyed: Vec<Vec<(u64, u64, usize, bool)>> = vec![Vec::new(); topo.num_ranks()];
         for v in 0..topo.num_owned() as LocalId {
             for k in topo.out_csr.range(v) {
@@ -86,7 +92,8 @@ impl EdgePlans {
                 }
             }
         }
-        let mut cut = IdMap::default();
+        let mut cut_index = vec![NOT_CUT; num_edges];
+        let mut cuts = Vec::new();
         let by_peer = keyed
             .into_iter()
             .enumerate()
@@ -95,19 +102,63 @@ impl EdgePlans {
                 list.into_iter()
                     .enumerate()
                     .map(|(position, (_, _, id, source_owned))| {
-                        cut.insert(
-                            id as u64,
-                            CutEdge {
-                                peer,
-                                position,
-                                source_owned,
-                            },
-                        );
+                        cut_index[id] = cuts.len() as u32;
+                        cuts.push(CutEdge {
+                            peer,
+                            position,
+                            source_owned,
+                        });
                         id
                     })
                     .collect()
             })
             .collect();
-        EdgePlans { by_peer, cut }
+        EdgePlans {
+            by_peer,
+            cut_index,
+            cuts,
+        }
+    }
+
+    /// Where cut edge `id` stands, and its index among the cut edges.
+    #[inline]
+    pub(crate) fn cut(&self, id: usize) -> (usize, &CutEdge) {
+        let i = self.cut_index[id];
+        debug_assert_ne!(i, NOT_CUT, "edge {id} is not cut");
+        (i as usize, &self.cuts[i as usize])
+    }
+
+    /// Number of cut edges.
+    pub(crate) fn num_cut(&self) -> usize {
+        self.cuts.len()
+    }
+}
+
+/// Reusable buffers for telling whether scatter changed a cut edge (its encoding before
+/// and after), and the ids of the edges it changed.
+#[derive(Debug, Default)]
+pub(crate) struct CutEdgeTracker {
+    pub(crate) dirty: Vec<usize>,
+    before: Vec<u8>,
+    after: Vec<u8>,
+}
+
+impl CutEdgeTracker {
+    /// Runs `scatter` on `edge` (of id `id`) and records the id if the data changed.
+    #[inline]
+    pub(crate) fn track<E: crate::wire::Wire>(
+        &mut self,
+        id: usize,
+        edge: &mut E,
+        scatter: impl FnOnce(&mut E),
+    ) {
+        self.before.clear();
+        edge.encode(&mut self.before);
+        scatter(edge);
+        self.after.clear();
+        edge.encode(&mut self.after);
+        if self.before != self.after {
+            self.dirty.push(id);
+        }
     }
 }

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use self::edges::{EdgePlans, EdgeSlots};
+use self::edges::{CutEdgeTracker, EdgePlans, EdgeSlots};
 use crate::checkpoint::Checkpointing;
 use crate::comm::{Comm, ReduceOp};
 use crate::error::Result;
@@ -312,7 +312,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let t_scatter = Instant::now();
         let track_cut_edges = std::mem::size_of::<P::Edge>() != 0 && topo.num_ranks() > 1;
         if track_cut_edges && self.edge_plans.is_none() {
-            self.edge_plans = Some(EdgePlans::build(topo));
+            self.edge_plans = Some(EdgePlans::build(topo, edge_data.len()));
         }
         outs.extend(scatter_phase(
             program,
@@ -435,16 +435,19 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                     msg.encode(&mut send[peer]);
                 }
             }
+            // The cut edges this rank changed (by index among the cut edges).
+            let mut mine = Vec::new();
             if let Some(plans) = &self.edge_plans {
+                mine = vec![0u64; plans.num_cut().div_ceil(64)];
                 for &id in &dirty_edges {
-                    let cut = plans.cut[&(id as u64)];
+                    let (i, cut) = plans.cut(id);
+                    mine[i / 64] |= 1 << (i % 64);
                     (cut.position as u64).encode(&mut send[cut.peer]);
                     self.graph.edge_data[id].encode(&mut send[cut.peer]);
                     edge_updates += 1;
                 }
             }
             let recv = self.comm.all_to_all_v(send)?;
-            let mine: std::collections::HashSet<usize> = dirty_edges.iter().copied().collect();
             for (peer, buf) in recv.into_iter().enumerate() {
                 if peer == self.comm.rank() {
                     continue;
@@ -462,8 +465,9 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                     let pos = u64::decode(&mut input) as usize;
                     let value = P::Edge::decode(&mut input);
                     let id = plans.by_peer[peer][pos];
-                    let i_own_source = plans.cut[&(id as u64)].source_owned;
-                    if !(i_own_source && mine.contains(&id)) {
+                    let (i, cut) = plans.cut(id);
+                    let changed_here = mine[i / 64] >> (i % 64) & 1 != 0;
+                    if !(cut.source_owned && changed_here) {
                         self.graph.edge_data[id] = value;
                     }
                 }
@@ -832,7 +836,7 @@ fn scatter_phase<'f, P: VertexProgram>(
             let r = range(c);
             let base = out_offsets[r.start];
             let mut ctx = Context::new(facts);
-            let mut dirty = Vec::new();
+            let mut tracker = CutEdgeTracker::default();
             let mut wants_in = Vec::new();
             frontier.for_each_in(r.start, r.end, |v| {
                 let vref = VertexRef::new(v, topo, &data[v as usize]);
@@ -846,11 +850,11 @@ fn scatter_phase<'f, P: VertexProgram>(
                 for k in topo.out_csr.range(v) {
                     let d = topo.out_csr.neighbors[k];
                     let edge = if zst { zst_mut() } else { &mut slice[k - base] };
-                    let track = track_cut_edges.then_some((&mut dirty, k));
+                    let track = track_cut_edges.then_some((&mut tracker, k));
                     scatter_edge(program, &vref, data, d, edge, &mut ctx, track);
                 }
             });
-            (ChunkOut::new(ctx, dirty), wants_in)
+            (ChunkOut::new(ctx, tracker.dirty), wants_in)
         })
         .collect();
     let (mut outs, wants_in): (Vec<_>, Vec<_>) = pass1.into_iter().unzip();
@@ -864,7 +868,7 @@ fn scatter_phase<'f, P: VertexProgram>(
         .into_par_iter()
         .map(|vertices| {
             let mut ctx = Context::new(facts);
-            let mut dirty = Vec::new();
+            let mut tracker = CutEdgeTracker::default();
             for v in vertices {
                 let vref = VertexRef::new(v, topo, &data[v as usize]);
                 for k in topo.in_csr.range(v) {
@@ -881,11 +885,11 @@ fn scatter_phase<'f, P: VertexProgram>(
                         // and `edge_data` is not touched otherwise until `slots` is dropped.
                         unsafe { slots.get_mut(id) }
                     };
-                    let track = track_cut_edges.then_some((&mut dirty, id));
+                    let track = track_cut_edges.then_some((&mut tracker, id));
                     scatter_edge(program, &vref, data, s, edge, &mut ctx, track);
                 }
             }
-            ChunkOut::new(ctx, dirty)
+            ChunkOut::new(ctx, tracker.dirty)
         })
         .collect();
     outs.extend(in_outs);
@@ -902,7 +906,7 @@ fn scatter_edge<P: VertexProgram>(
     other: LocalId,
     edge: &mut P::Edge,
     ctx: &mut Context<'_, P::Message>,
-    track: Option<(&mut Vec<usize>, usize)>,
+    track: Option<(&mut CutEdgeTracker, usize)>,
 ) {
     let topo = v.topology();
     let cut = track.filter(|_| !topo.is_owned(other));
@@ -914,15 +918,6 @@ fn scatter_edge<P: VertexProgram>(
     let other = &other;
     match cut {
         None => program.scatter(v, edge, other, ctx),
-        Some((dirty, id)) => {
-            let mut before = Vec::new();
-            edge.encode(&mut before);
-            program.scatter(v, edge, other, ctx);
-            let mut after = Vec::with_capacity(before.len());
-            edge.encode(&mut after);
-            if before != after {
-                dirty.push(id);
-            }
-        }
+        Some((tracker, id)) => tracker.track(id, edge, |edge| program.scatter(v, edge, other, ctx)),
     }
 }
