@@ -34,7 +34,10 @@
 //!   ([`EdgeDir::In`](crate::EdgeDir): the neighbour is the edge's source; `Out`: its
 //!   target; `All`: both). Each edge yields a `Gather` value from the edge's data and the
 //!   neighbour's data; `combine` folds them and must be commutative and associative (edge
-//!   order is not specified).
+//!   order is not specified). When a total is cheaper to extend by one edge than to merge
+//!   with a fresh value (counts, lists), override
+//!   [`gather_into`](crate::VertexProgram::gather_into) as well: the engine starts each
+//!   accumulator with `gather` and extends it with `gather_into`.
 //! - **apply** gets the folded total (`None` when there was no edge) and is the only place a
 //!   vertex's data changes. It may contribute to *aggregators* (global sums, minima or
 //!   maxima over all vertices and ranks, readable by every vertex in the next superstep and
