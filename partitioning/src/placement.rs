@@ -75,7 +75,16 @@ impl Placement for Partitioning {
         }
     }
     fn uses_edges_on_one_rank(&self) -> bool {
-        matches!(self, Partitioning::File(_))
+        // A partition file is checked against the graph; METIS may be missing from the
+        // build, which must be an error on one rank as on several.
+        matches!(
+            self,
+            Partitioning::File(_)
+                | Partitioning::Method {
+                    method: Method::Metis,
+                    ..
+                }
+        )
     }
     fn ownership(
         &self,
@@ -96,6 +105,9 @@ impl Placement for Method {
         edges: EdgeEnds<'_>,
     ) -> Result<Box<dyn Ownership>, EngineError> {
         Placement::ownership(&Partitioning::from(*self), comm, edges)
+    }
+    fn uses_edges_on_one_rank(&self) -> bool {
+        Partitioning::from(*self).uses_edges_on_one_rank()
     }
 }
 

@@ -150,8 +150,11 @@ fn damaged_binary_graphs_and_bad_conversions_exit_2() {
     let mut bad = good.clone();
     bad[0] = b'X';
     fails(&bad, "no GSKGRAPH magic");
+    // A file of format version 1 (header checksum over its first 32 bytes).
     let mut bad = good.clone();
     bad[8] = 1;
+    let crc = crc32fast::hash(&bad[..32]);
+    bad[32..36].copy_from_slice(&crc.to_le_bytes());
     fails(
         &bad,
         "format version 1; this gasket reads version 2 (convert the graph again)",

@@ -27,7 +27,8 @@
 //! is the graph the build makes from the text's edges.
 //!
 //! **Reading** ([`read`]): on one rank, a program whose edges carry nothing or the weights
-//! takes the whole graph as stored ([`read::read_built`]): each section read in parallel
+//! (and a placement that needs no edges: not a partition file) takes the whole graph as
+//! stored ([`read::read_built`]): each section read in parallel
 //! pieces, its checksum verified, its structure checked by the engine
 //! ([`LocalGraph::from_whole`](gasket_engine::LocalGraph::from_whole)); results are those of
 //! the text file, bit for bit. Otherwise each of `R` ranks takes a contiguous run of rows
@@ -134,14 +135,18 @@ impl GskHeader {
         }
         let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4"));
         let long = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8"));
+        // The checksum first, so that a damaged version field reads as damage; a header
+        // of version 1 (40 bytes, its checksum over the first 32) is recognised as such.
         let version = word(8);
-        if version != VERSION {
+        let intact = crc32fast::hash(&bytes[..60]) == word(60);
+        let older = version == 1 && crc32fast::hash(&bytes[..32]) == word(32);
+        if intact && version != VERSION || older {
             return Err(format!(
                 "format version {version}; this gasket reads version {VERSION} (convert the \
                  graph again)"
             ));
         }
-        if crc32fast::hash(&bytes[..60]) != word(60) {
+        if !intact {
             return Err("the header fails its checksum (the file is corrupt)".into());
         }
         let flags = word(12);

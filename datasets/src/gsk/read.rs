@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use gasket_engine::LocalGraph;
 use gasket_engine::comm::Comm;
 use gasket_engine::graph::{Csr, WholeGraph};
+use gasket_engine::{EngineError, LocalGraph};
 use rayon::prelude::*;
 
 use super::{GskFile, Section};
@@ -62,7 +62,10 @@ pub(crate) fn read_built<E: StoredEdge>(
     };
     LocalGraph::from_whole(whole)
         .map(Some)
-        .map_err(|e| file.invalid(e.to_string()))
+        .map_err(|e| match e {
+            EngineError::Build(reason) => file.invalid(reason),
+            other => file.invalid(other.to_string()),
+        })
 }
 
 /// Reads this rank's rows of a `.gsk` file as original ids: a contiguous run of rows

@@ -203,8 +203,14 @@ fn damaged_files_are_clear_errors_on_both_paths() {
         }
         bytes
     };
+    // A version-1 header (its checksum over the first 32 bytes, stored after them), and
+    // the version field of a version-2 header damaged.
     let mut old_version = good.clone();
     old_version[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let crc = crc32fast::hash(&old_version[..32]);
+    old_version[32..36].copy_from_slice(&crc.to_le_bytes());
+    let mut bad_version = good.clone();
+    bad_version[9] ^= 1;
     let mut flipped = good.clone();
     flipped[17] ^= 1;
     // (bytes, the edge-list path's error, the whole-graph path's error); `None` where that
@@ -219,6 +225,7 @@ fn damaged_files_are_clear_errors_on_both_paths() {
         (good[..20].to_vec(), both("shorter than the 64-byte header")),
         (b"src dst\n1 2\n".repeat(8), both("no GSKGRAPH magic")),
         (flipped, both("header fails its checksum")),
+        (bad_version, both("header fails its checksum")),
         (
             old_version,
             both("format version 1; this gasket reads version 2"),
@@ -251,6 +258,13 @@ fn damaged_files_are_clear_errors_on_both_paths() {
             (
                 Some("out-offsets of compact id 1 (7..4) decrease"),
                 Some("out-CSR: the offsets decrease at row 1"),
+            ),
+        ),
+        (
+            patched(Section::OutOffsets, 4, &3u64.to_le_bytes(), true),
+            (
+                Some("out-offsets run from 0 to 3, not from 0 to the 5 edges"),
+                Some("g.gsk: out-CSR: the offsets run from 0 to 3, not from 0 to the 5 edges"),
             ),
         ),
         (

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use gasket_engine::graph::{EdgeInput, LocalGraph, build_local_graph};
-use gasket_engine::{HashOwnership, SingleComm, Wire};
+use gasket_engine::{EngineError, HashOwnership, SingleComm, Wire};
 
 use super::{GskHeader, Section, as_u64s, crc_le, le_bytes, piece_words};
 use crate::EdgeList;
@@ -54,9 +54,16 @@ fn build<E: Wire + Send + Sync>(
         ..EdgeInput::default()
     };
     build_local_graph(&SingleComm, &HashOwnership::new(1), input).map_err(|e| {
+        let reason = match e {
+            // The one limit a build on one rank can hit: local ids are 32-bit.
+            EngineError::Build(_) => {
+                "more than 2^32-2 vertices; the binary format holds fewer".to_string()
+            }
+            other => format!("cannot store this graph: {other}"),
+        };
         DatasetError::Invalid {
             path: path.to_path_buf(),
-            reason: format!("cannot store this graph: {e}"),
+            reason,
         }
     })
 }

@@ -5,7 +5,7 @@
 //!
 //! The engine's loops index vertex data by CSR neighbour without a bounds check and hand
 //! out each edge's data mutably through its in-CSR entry, so [`LocalGraph::from_whole`]
-//! checks, in parallel, everything those rely on: offsets that start at 0, never decrease
+//! checks everything those rely on (scans in parallel): offsets that start at 0, never decrease
 //! and end at the edge count; neighbours below the vertex count; in-CSR edge ids that are a
 //! permutation of the edges; distinct global ids. That the in-CSR is the transpose of the
 //! out-CSR is the caller's promise (a stored file guards it with a checksum): breaking it
@@ -96,13 +96,14 @@ fn check_csr(name: &str, csr: &Csr, n: usize, m: usize) -> Result<()> {
     if csr.offsets.len() != n + 1 {
         return fail(format!("{} offsets for {n} vertices", csr.offsets.len()));
     }
-    if csr.offsets[0] != 0 || csr.offsets[n] != m || csr.neighbors.len() != m {
+    if csr.offsets[0] != 0 || csr.offsets[n] != m {
         return fail(format!(
-            "offsets run from {} to {} and there are {} entries, not {m}",
-            csr.offsets[0],
-            csr.offsets[n],
-            csr.neighbors.len()
+            "the offsets run from {} to {}, not from 0 to the {m} edges",
+            csr.offsets[0], csr.offsets[n]
         ));
+    }
+    if csr.neighbors.len() != m {
+        return fail(format!("{} entries for {m} edges", csr.neighbors.len()));
     }
     if let Some(v) = (0..n)
         .into_par_iter()

@@ -102,7 +102,10 @@ impl EdgePlans {
                 list.into_iter()
                     .enumerate()
                     .map(|(position, (_, _, id, source_owned))| {
-                        cut_index[id] = cuts.len() as u32;
+                        cut_index[id] = u32::try_from(cuts.len())
+                            .ok()
+                            .filter(|&i| i != NOT_CUT)
+                            .expect("fewer than 2^32-1 cut edges on a rank");
                         cuts.push(CutEdge {
                             peer,
                             position,

@@ -590,8 +590,9 @@ fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
 fn neighbour<V>(data: &[V], u: LocalId) -> &V {
     debug_assert!((u as usize) < data.len());
     // SAFETY: a Topology is only made by the graph builder or `LocalGraph::from_whole`
-    // (which checks it), whose CSR neighbours are local ids below `num_local()`, and the engine's vertex data has exactly `num_local()`
-    // entries (`SyncEngine::new` asserts it; the two buffers are only swapped).
+    // (which checks it), whose CSR neighbours are local ids below `num_local()`, and the
+    // engine's vertex data has exactly `num_local()` entries (`SyncEngine::new` asserts
+    // it; the two buffers are only swapped).
     unsafe { data.get_unchecked(u as usize) }
 }
 
@@ -879,10 +880,11 @@ fn scatter_phase<'f, P: VertexProgram>(
                     } else {
                         // SAFETY: edge `id` is the data of in-entry `k`, and every edge id
                         // occurs in exactly one in-entry (an edge has one target, and only
-                        // owned targets have rows; `LocalGraph::from_whole` checks it). Each vertex is in one chunk's list, so
-                        // no other task obtains `id`; within this task the reference ends
-                        // with this loop iteration. Pass 1 finished before this pass began,
-                        // and `edge_data` is not touched otherwise until `slots` is dropped.
+                        // owned targets have rows; `LocalGraph::from_whole` checks it).
+                        // Each vertex is in one chunk's list, so no other task obtains
+                        // `id`; within this task the reference ends with this loop
+                        // iteration. Pass 1 finished before this pass began, and
+                        // `edge_data` is not touched otherwise until `slots` is dropped.
                         unsafe { slots.get_mut(id) }
                     };
                     let track = track_cut_edges.then_some((&mut tracker, id));
