@@ -287,14 +287,19 @@ impl GskFile {
         Ok(words)
     }
 
-    /// Offsets (`u64` in the file) as `usize`, the whole section, verified.
-    fn offsets(&self, s: Section) -> Result<Vec<usize>, DatasetError> {
+    /// A section of positions (offsets or edge ids, `u64` in the file) as `usize`, whole
+    /// and verified.
+    fn positions(&self, s: Section) -> Result<Vec<usize>, DatasetError> {
         if std::mem::size_of::<usize>() == 8 {
             self.section(s, usize::from_le)
         } else {
             let wide: Vec<u64> = self.section(s, u64::from_le)?;
             wide.into_iter()
-                .map(|o| usize::try_from(o).map_err(|_| self.invalid(format!("offset {o}"))))
+                .map(|o| {
+                    usize::try_from(o).map_err(|_| {
+                        self.invalid(format!("position {o} past this host's address space"))
+                    })
+                })
                 .collect()
         }
     }

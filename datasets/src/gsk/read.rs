@@ -33,7 +33,7 @@ impl StoredEdge for f64 {
         }
         let weights: Vec<f64> = file.section(Section::Weights, f64_from_le)?;
         check_finite(file, &weights)?;
-        let ids = file.offsets(Section::InEdgeIds)?;
+        let ids = file.positions(Section::InEdgeIds)?;
         Ok(Some((weights, ids)))
     }
 }
@@ -49,7 +49,7 @@ pub(crate) fn read_built<E: StoredEdge>(
     };
     let csr = |offsets, neighbors| -> Result<Csr, DatasetError> {
         Ok(Csr {
-            offsets: file.offsets(offsets)?,
+            offsets: file.positions(offsets)?,
             neighbors: file.section(neighbors, u32::from_le)?,
         })
     };
@@ -78,7 +78,7 @@ pub(crate) fn read(path: &Path, comm: &dyn Comm) -> Result<(EdgeList, u64), Data
     let (n, m) = (h.vertices as usize, h.edges as usize);
     let ids: Vec<u64> = file.section(Section::Ids, u64::from_le)?;
     check_distinct(&file, &ids)?;
-    let offsets = file.offsets(Section::OutOffsets)?;
+    let offsets = file.positions(Section::OutOffsets)?;
     if offsets[0] != 0 || offsets[n] != m {
         return Err(file.invalid(format!(
             "the out-offsets run from {} to {}, not from 0 to the {m} edges",
