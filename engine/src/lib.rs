@@ -101,8 +101,8 @@ pub use launcher::{
 pub use ownership::{HashOwnership, Ownership, TableOwnership};
 pub use param::{TableClient, TableComm, TableSpec};
 pub use program::{
-    Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
-    VertexMut, VertexProgram, VertexRef,
+    Activation, Context, Control, EdgeDir, Neighbor, OutEdges, OwnedVertex, SuperstepInfo,
+    VertexHandle, VertexMut, VertexProgram, VertexRef,
 };
 pub use sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
 pub use wire::Wire;
@@ -123,8 +123,8 @@ pub mod prelude {
     };
     pub use crate::ownership::{HashOwnership, Ownership};
     pub use crate::program::{
-        Activation, Context, Control, EdgeDir, Neighbor, OwnedVertex, SuperstepInfo, VertexHandle,
-        VertexMut, VertexProgram, VertexRef,
+        Activation, Context, Control, EdgeDir, Neighbor, OutEdges, OwnedVertex, SuperstepInfo,
+        VertexHandle, VertexMut, VertexProgram, VertexRef,
     };
     pub use crate::sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
     pub use crate::wire::Wire;

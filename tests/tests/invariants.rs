@@ -79,7 +79,13 @@ impl VertexProgram for SignalCount {
 
 /// Superstep s: each vertex writes `s * 1000 + id(source) * 3 + id(target)` onto its
 /// out-edges; the next superstep's gather sums its in-edges. Exercises writes to cut edges.
-struct EdgeWrites;
+/// With `by_row`, the writes go through `scatter_out`, indexing the row, and add
+/// `ROW_MARK` times the row's length (the source's out-degree).
+struct EdgeWrites {
+    by_row: bool,
+}
+
+const ROW_MARK: u64 = 1_000_000;
 
 impl VertexProgram for EdgeWrites {
     type Vertex = u64;
@@ -115,6 +121,24 @@ impl VertexProgram for EdgeWrites {
         ctx: &mut Context<'_, ()>,
     ) {
         *e = ctx.iteration() as u64 * 1000 + v.id() * 3 + other.id();
+    }
+    fn scatter_out(
+        &self,
+        v: &VertexRef<'_, u64>,
+        mut edges: OutEdges<'_, u64, u64>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        if !self.by_row {
+            for (e, other) in edges.iter_mut() {
+                self.scatter(v, e, &other, ctx);
+            }
+            return;
+        }
+        let mark = edges.len() as u64 * ROW_MARK;
+        for i in 0..edges.len() {
+            let target = edges.target(i).id();
+            *edges.edge_mut(i) = ctx.iteration() as u64 * 1000 + v.id() * 3 + target + mark;
+        }
     }
 }
 
@@ -209,17 +233,24 @@ fn scatter_writes_to_cut_edges_reach_the_other_copy() {
         edges: g.edges.iter().map(|&(s, d, ())| (s, d, 0u64)).collect(),
         vertices: g.vertices,
     };
-    let mut expect = std::collections::BTreeMap::<u64, u64>::new();
-    for &(s, d, _) in &g.edges {
-        expect.entry(s).or_default();
-        // Superstep 1 gathers what superstep 0 wrote; superstep 2 what superstep 1 wrote.
-        *expect.entry(d).or_default() += 1000 + s * 3 + d;
+    let mut out_degree = std::collections::BTreeMap::<u64, u64>::new();
+    for &(s, _, _) in &g.edges {
+        *out_degree.entry(s).or_default() += 1;
     }
-    on_ranks(|ranks| {
-        let got = run_in_memory(ranks, &g, run_once(&EdgeWrites, 3));
-        let got: std::collections::BTreeMap<u64, u64> = got.into_iter().collect();
-        assert_eq!(got, expect);
-    });
+    for by_row in [false, true] {
+        let mut expect = std::collections::BTreeMap::<u64, u64>::new();
+        for &(s, d, _) in &g.edges {
+            expect.entry(s).or_default();
+            let mark = if by_row { out_degree[&s] * ROW_MARK } else { 0 };
+            // Superstep 1 gathers what superstep 0 wrote; superstep 2 what superstep 1 wrote.
+            *expect.entry(d).or_default() += 1000 + s * 3 + d + mark;
+        }
+        on_ranks(|ranks| {
+            let got = run_in_memory(ranks, &g, run_once(&EdgeWrites { by_row }, 3));
+            let got: std::collections::BTreeMap<u64, u64> = got.into_iter().collect();
+            assert_eq!(got, expect, "by_row {by_row} on {ranks} ranks");
+        });
+    }
 }
 
 #[test]

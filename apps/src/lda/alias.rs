@@ -1,33 +1,45 @@
 //! Walker's alias method (Vose's construction): after `O(n)` preparation, a draw from a
-//! discrete distribution over `n` outcomes costs one uniform bucket, one coin and at most
-//! two loads. The fast sampler's proposals use it; tables are sparse (only outcomes with
+//! discrete distribution over `n` outcomes costs one uniform bucket, one coin and one
+//! load. The fast sampler's proposals use it; tables are sparse (only outcomes with
 //! positive weight are stored, as topic ids), so a word seen in few topics has a small
-//! table whatever the number of topics.
+//! table whatever the number of topics. A bucket is 8 bytes (its probability and two topic
+//! ids below 2^16, the most topics a model has), so a draw reads one cache line: at
+//! large `K` the sampler is bound by how many lines it has in flight.
 
-use gasket_engine::Wire;
+use gasket_engine::{Wire, prefetch};
 use rand::{Rng, RngCore};
 
-/// A prepared discrete distribution over topic ids.
+/// One bucket: keep `topic` with probability `keep`, else take `alias`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Bucket {
+    keep: f32,
+    topic: u16,
+    alias: u16,
+}
+
+/// A prepared discrete distribution over topic ids (below 2^16).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Alias {
-    /// Per bucket: the topic it stands for.
-    topic: Vec<u32>,
-    /// Per bucket: the other topic it holds.
-    alias: Vec<u32>,
-    /// Per bucket: the probability of keeping `topic` (else `alias`).
-    keep: Vec<f32>,
+    buckets: Vec<Bucket>,
 }
 
 impl Alias {
     /// Prepares the distribution proportional to the positive `weights` (topic, weight);
     /// entries with weight <= 0 are ignored. Reuses this table's memory.
+    ///
+    /// # Panics
+    ///
+    /// When a topic id is 2^16 or more.
     pub fn build(&mut self, weights: impl Iterator<Item = (u32, f64)>) {
-        self.topic.clear();
-        self.alias.clear();
-        self.keep.clear();
+        self.buckets.clear();
         let mut scaled: Vec<f64> = Vec::new();
         for (topic, w) in weights.filter(|&(_, w)| w > 0.0) {
-            self.topic.push(topic);
+            let topic = u16::try_from(topic).expect("alias outcomes are topic ids below 2^16");
+            self.buckets.push(Bucket {
+                keep: 1.0,
+                topic,
+                alias: topic,
+            });
             scaled.push(w);
         }
         let n = scaled.len();
@@ -41,38 +53,48 @@ impl Alias {
             *w *= n as f64 / total;
             if *w < 1.0 { &mut small } else { &mut large }.push(i);
         }
-        self.alias.extend_from_slice(&self.topic);
-        self.keep.resize(n, 1.0);
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            self.keep[s] = scaled[s] as f32;
-            self.alias[s] = self.topic[l];
+            self.buckets[s].keep = scaled[s] as f32;
+            self.buckets[s].alias = self.buckets[l].topic;
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
                 small.push(l);
             }
         }
-        // Whatever is left holds probability 1 up to rounding.
-        for i in small.into_iter().chain(large) {
-            self.keep[i] = 1.0;
-        }
+        // Whatever is left holds probability 1 up to rounding (`keep` stays 1).
     }
 
     /// Whether the distribution has no outcome.
     pub fn is_empty(&self) -> bool {
-        self.topic.is_empty()
+        self.buckets.is_empty()
     }
 
     /// Draws a topic. The table must not be empty.
     #[inline]
     pub fn sample(&self, rng: &mut impl RngCore) -> u32 {
-        let bucket = below(rng, self.topic.len() as u32) as usize;
-        if rng.random::<f32>() < self.keep[bucket] {
-            self.topic[bucket]
-        } else {
-            self.alias[bucket]
-        }
+        let bucket = self.bucket(rng);
+        self.resolve(bucket, rng.random::<f32>())
+    }
+
+    /// The first half of a draw: a uniform bucket. The table must not be empty.
+    #[inline]
+    pub fn bucket(&self, rng: &mut impl RngCore) -> usize {
+        below(rng, self.buckets.len() as u32) as usize
+    }
+
+    /// Hints that `bucket` will be resolved soon.
+    #[inline]
+    pub fn prefetch(&self, bucket: usize) {
+        prefetch::read(self.buckets.as_ptr().wrapping_add(bucket));
+    }
+
+    /// The second half of a draw: the topic of `bucket` for a uniform `coin` in `[0, 1)`.
+    #[inline]
+    pub fn resolve(&self, bucket: usize, coin: f32) -> u32 {
+        let b = self.buckets[bucket];
+        if coin < b.keep { b.topic } else { b.alias }.into()
     }
 }
 
@@ -84,16 +106,20 @@ pub fn below(rng: &mut impl RngCore, n: u32) -> u32 {
 
 impl Wire for Alias {
     fn encode(&self, out: &mut Vec<u8>) {
-        self.topic.encode(out);
-        self.alias.encode(out);
-        self.keep.encode(out);
+        (self.buckets.len() as u64).encode(out);
+        for b in &self.buckets {
+            (b.keep, b.topic, b.alias).encode(out);
+        }
     }
     fn decode(input: &mut &[u8]) -> Self {
-        Alias {
-            topic: Vec::decode(input),
-            alias: Vec::decode(input),
-            keep: Vec::decode(input),
-        }
+        let n = u64::decode(input);
+        let buckets = (0..n)
+            .map(|_| {
+                let (keep, topic, alias) = <(f32, u16, u16)>::decode(input);
+                Bucket { keep, topic, alias }
+            })
+            .collect();
+        Alias { buckets }
     }
 }
 

@@ -5,8 +5,9 @@
 //!   sum the global topic totals `n_k` and their likelihood terms through aggregators;
 //! - **document supersteps** (odd): every document gathers its sparse counts, sums its
 //!   likelihood term and its own copy of the totals (checked against the words' copy),
-//!   then resamples its tokens in scatter, edge by edge, against the word counts and
-//!   totals of the word superstep just before it.
+//!   then resamples its tokens in scatter, all its edges in one call
+//!   ([`VertexProgram::scatter_out`]), against the word counts and totals of the word
+//!   superstep just before it.
 //!
 //! Every vertex is active in every superstep ([`Activation::All`]) and one kind sits out
 //! each (no edges to gather, data kept): the schedule is fixed, so signalling the other
@@ -286,29 +287,28 @@ impl VertexProgram for Lda {
         }
     }
 
-    fn scatter(
+    fn scatter_out(
         &self,
         v: &VertexRef<'_, Topics>,
-        edge: &mut Tokens,
-        other: &Neighbor<'_, Topics>,
+        mut edges: OutEdges<'_, Topics, Tokens>,
         ctx: &mut Context<'_, ()>,
     ) {
-        if let (Topics::Doc(counts), Topics::Word(word)) = (v.data(), other.data()) {
-            let stream = (self.seed, ctx.iteration() as u64);
-            let totals = &ctx.aggregates()[..self.priors.k];
-            let sampler = ctx.scratch::<DocSampler>();
-            sampler.enter(v.id(), counts, &self.priors, totals, stream, self.sampler);
-            let word_index = (other.id() - WORD_BASE) as usize;
-            sampler.sample_edge(&mut edge.0, word_index, word, &self.priors, self.sampler);
-            let (proposed, accepted) = (
-                std::mem::take(&mut sampler.proposed),
-                std::mem::take(&mut sampler.accepted),
-            );
-            ctx.aggregate(self.slot(SAMPLED), edge.0.len() as f64);
-            if proposed > 0 {
-                ctx.aggregate(self.slot(PROPOSED), proposed as f64);
-                ctx.aggregate(self.slot(ACCEPTED), accepted as f64);
-            }
+        let Topics::Doc(counts) = v.data() else {
+            return;
+        };
+        let stream = (self.seed, ctx.iteration() as u64);
+        let totals = &ctx.aggregates()[..self.priors.k];
+        let sampler = ctx.scratch::<DocSampler>();
+        sampler.enter(v.id(), counts, &self.priors, totals, stream, self.sampler);
+        let sampled = sampler.sample_row(&mut edges, &self.priors, self.sampler);
+        let (proposed, accepted) = (
+            std::mem::take(&mut sampler.proposed),
+            std::mem::take(&mut sampler.accepted),
+        );
+        ctx.aggregate(self.slot(SAMPLED), sampled as f64);
+        if proposed > 0 {
+            ctx.aggregate(self.slot(PROPOSED), proposed as f64);
+            ctx.aggregate(self.slot(ACCEPTED), accepted as f64);
         }
     }
 

@@ -20,7 +20,8 @@ use crate::error::Result;
 use crate::graph::LocalGraph;
 use crate::launcher::RankRun;
 use crate::program::{
-    Context, Control, EdgeDir, Neighbor, SuperstepInfo, VertexMut, VertexProgram, VertexRef,
+    Context, Control, EdgeDir, Neighbor, OutEdges, SuperstepInfo, VertexMut, VertexProgram,
+    VertexRef,
 };
 use crate::sync::{SyncConfig, SyncEngine};
 
@@ -102,6 +103,14 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
         ctx: &mut Context<'_, P::Message>,
     ) {
         self.inner.scatter(v, e, other, ctx)
+    }
+    fn scatter_out(
+        &self,
+        v: &VertexRef<'_, P::Vertex>,
+        edges: OutEdges<'_, P::Vertex, P::Edge>,
+        ctx: &mut Context<'_, P::Message>,
+    ) {
+        self.inner.scatter_out(v, edges, ctx)
     }
     fn combine_messages(&self, acc: &mut P::Message, msg: P::Message) {
         self.inner.combine_messages(acc, msg)

@@ -24,5 +24,5 @@ mod whole;
 pub use build::{EdgeInput, LocalOrder, build_local_graph};
 pub use numbering::sort_hubs_first;
 pub use topology::{Csr, LocalGraph, Topology};
-pub(crate) use topology::{zst_mut, zst_ref};
+pub(crate) use topology::{zst_mut, zst_ref, zst_slice_mut};
 pub use whole::WholeGraph;

@@ -227,3 +227,13 @@ pub(crate) fn zst_mut<'a, E>() -> &'a mut E {
     // at once cannot create overlapping mutable access.
     unsafe { std::ptr::NonNull::<E>::dangling().as_mut() }
 }
+
+/// A mutable slice of `len` values of a zero-sized type.
+#[inline(always)]
+pub(crate) fn zst_slice_mut<'a, E>(len: usize) -> &'a mut [E] {
+    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    // SAFETY: `E` is zero-sized, so the slice spans no bytes whatever `len` (well within
+    // `isize::MAX`), and a dangling aligned pointer is valid for it; as in `zst_mut`, it
+    // aliases nothing.
+    unsafe { std::slice::from_raw_parts_mut(std::ptr::NonNull::<E>::dangling().as_ptr(), len) }
+}

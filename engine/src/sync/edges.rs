@@ -144,6 +144,9 @@ pub(crate) struct CutEdgeTracker {
     pub(crate) dirty: Vec<usize>,
     before: Vec<u8>,
     after: Vec<u8>,
+    /// For a row: the positions of its cut edges and where each one's encoding ends in
+    /// `before`.
+    row_cuts: Vec<(usize, usize)>,
 }
 
 impl CutEdgeTracker {
@@ -162,6 +165,34 @@ impl CutEdgeTracker {
         edge.encode(&mut self.after);
         if self.before != self.after {
             self.dirty.push(id);
+        }
+    }
+
+    /// Runs `scatter` on a row of out-edges (`edges`, of ids `first_id..`) and records the
+    /// ids of those that `is_cut` (by position) and whose data changed.
+    #[inline]
+    pub(crate) fn track_row<E: crate::wire::Wire>(
+        &mut self,
+        first_id: usize,
+        edges: &mut [E],
+        is_cut: impl Fn(usize) -> bool,
+        scatter: impl FnOnce(&mut [E]),
+    ) {
+        self.before.clear();
+        self.row_cuts.clear();
+        for (i, edge) in edges.iter().enumerate().filter(|&(i, _)| is_cut(i)) {
+            edge.encode(&mut self.before);
+            self.row_cuts.push((i, self.before.len()));
+        }
+        scatter(edges);
+        let mut start = 0;
+        for &(i, end) in &self.row_cuts {
+            self.after.clear();
+            edges[i].encode(&mut self.after);
+            if self.before[start..end] != self.after[..] {
+                self.dirty.push(first_id + i);
+            }
+            start = end;
         }
     }
 }

@@ -34,12 +34,12 @@ use self::edges::{CutEdgeTracker, EdgePlans, EdgeSlots};
 use crate::checkpoint::Checkpointing;
 use crate::comm::{Comm, ReduceOp};
 use crate::error::Result;
-use crate::graph::{LocalGraph, Topology, zst_mut};
+use crate::graph::{LocalGraph, Topology, zst_mut, zst_slice_mut};
 use crate::ids::LocalId;
 use crate::param::TableClient;
 use crate::program::{
-    Activation, Context, ContextFacts, Control, Neighbor, SuperstepInfo, VertexMut, VertexProgram,
-    VertexRef, fold, identity,
+    Activation, Context, ContextFacts, Control, Neighbor, OutEdges, SuperstepInfo, VertexMut,
+    VertexProgram, VertexRef, fold, identity,
 };
 use crate::wire::Wire;
 
@@ -848,11 +848,27 @@ fn scatter_phase<'f, P: VertexProgram>(
                 if !dir.has_out() {
                     return;
                 }
-                for k in topo.out_csr.range(v) {
-                    let d = topo.out_csr.neighbors[k];
-                    let edge = if zst { zst_mut() } else { &mut slice[k - base] };
-                    let track = track_cut_edges.then_some((&mut tracker, k));
-                    scatter_edge(program, &vref, data, d, edge, &mut ctx, track);
+                let row = topo.out_csr.range(v);
+                let targets = &topo.out_csr.neighbors[row.clone()];
+                let edges = if zst {
+                    zst_slice_mut(row.len())
+                } else {
+                    &mut slice[row.start - base..row.end - base]
+                };
+                let mut scatter_row = |edges: &mut [P::Edge]| {
+                    let row = OutEdges {
+                        edges,
+                        targets,
+                        topo,
+                        data,
+                    };
+                    program.scatter_out(&vref, row, &mut ctx)
+                };
+                if track_cut_edges {
+                    let is_cut = |i: usize| !topo.is_owned(targets[i]);
+                    tracker.track_row(row.start, edges, is_cut, scatter_row);
+                } else {
+                    scatter_row(edges);
                 }
             });
             (ChunkOut::new(ctx, tracker.dirty), wants_in)

@@ -1,8 +1,8 @@
-//! Resampling one document's tokens, edge by edge, inside the document's scatter.
+//! Resampling one document's tokens inside the document's scatter, all its edges in one
+//! call ([`VertexProgram::scatter_out`]).
 //!
-//! A [`DocSampler`] lives in the worker task's scratch ([`Context::scratch`]) and follows
-//! the document whose edges the task is visiting: on the first edge of a document it
-//! loads the document's counts and seeds the document's random stream from
+//! A [`DocSampler`] lives in the worker task's scratch ([`Context::scratch`]): for each
+//! document it loads the document's counts and seeds the document's random stream from
 //! `(seed, document, superstep)`. Word counts and topic totals start from the snapshot the
 //! last word superstep made (see the `program` module), and the task applies its own
 //! changes to them token by token (a block of `K` changes per word it touched, up to a
@@ -12,30 +12,27 @@
 //! given rank and thread counts.
 //!
 //! Two samplers:
-//! - **plain**: the collapsed Gibbs conditional
-//!   `p(k) ∝ (n_dk + a) (n_wk + b) / (n_k + V b)` over all `K` topics (`O(K)` per token).
-//!   The weights are computed into an array in one loop without a dependency between
-//!   topics (the compiler vectorises it; `1 / (n_k + V b)` is kept and patched for the two
-//!   topics a token change touches), summed in four lanes, and the topic found by walking
-//!   the weights down from a uniform draw, which stops half-way on average. A running
-//!   prefix sum instead is one chain of `K` dependent additions per token.
-//! - **fast**: Metropolis-Hastings with LightLDA's cycle of proposals (Yuan et al., WWW
-//!   2015): a word proposal `q_w(k) ∝ n_wk + b` (a mixture of the word's alias table and a
-//!   uniform draw) and a document proposal `q_d(k) ∝ n_dk + a` (the document's alias table
-//!   made when it starts, and a uniform draw), each accepted with probability
-//!   `min(1, p(t) q(s) / (p(s) q(t)))` against the exact conditional. `O(1)` per token
-//!   whatever `K`; the chain's stationary distribution is the same conditional.
+//! - **plain** (`plain` module): the collapsed Gibbs conditional
+//!   `p(k) ∝ (n_dk + a) (n_wk + b) / (n_k + V b)` over all `K` topics (`O(K)` per token),
+//!   edge by edge, with the next edges' word counts prefetched.
+//! - **fast** (`fast` module): Metropolis-Hastings with LightLDA's cycle of word and
+//!   document proposals (Yuan et al., WWW 2015), `O(1)` per token whatever `K`, pipelined
+//!   over the document's tokens so that the random loads of many tokens overlap.
 //!
 //! [`Context::scratch`]: gasket_engine::Context::scratch
+//! [`VertexProgram::scatter_out`]: gasket_engine::VertexProgram::scatter_out
 
-use gasket_engine::{VertexId, prefetch};
+mod fast;
+mod plain;
+
+use gasket_engine::{OutEdges, VertexId, prefetch};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use smallvec::SmallVec;
 
-use super::Sampler;
-use super::alias::{Alias, below};
-use super::counts::WordTopics;
+use super::alias::Alias;
+use super::counts::{Tokens, Topics, WordTopics};
+use super::{Sampler, WORD_BASE};
 
 /// What every draw needs to know about the model.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +50,9 @@ pub struct Priors {
     /// Vocabulary size V.
     pub num_words: usize,
 }
+
+/// A document vertex's out-edges: its words, with the topics of its tokens of each.
+pub type DocRow<'a> = OutEdges<'a, Topics, Tokens>;
 
 /// Word-count changes a task keeps (entries of `K` counts): beyond this, further words
 /// see only the snapshot plus their current edge's changes.
@@ -84,7 +84,8 @@ pub struct DocSampler {
     /// in `word_delta`, or `NO_BLOCK`. Block 0 is scratch for words beyond the budget,
     /// cleared per edge.
     word_block: Vec<u32>,
-    /// This task's changes to word counts, `K` per block.
+    /// This task's changes to word counts, `K` per block (its capacity is reserved up to
+    /// the budget, so blocks never move and prefetched addresses stay good).
     word_delta: Vec<i32>,
     /// The current edge's block.
     block: usize,
@@ -97,15 +98,39 @@ pub struct DocSampler {
     /// (see [`draw`]).
     weights: Vec<f32>,
     groups: Vec<f32>,
+    /// Fast sampler: the document's tokens laid out for the pipeline.
+    plan: fast::Plan,
     /// Fast sampler: proposals that differed from the current topic, and those accepted.
     pub proposed: u64,
     /// See `proposed`.
     pub accepted: u64,
 }
 
+/// Word index and counts of a document's edge `e` (`None` past the last edge or if its
+/// target is no word).
+#[inline]
+fn word_at<'a>(row: &DocRow<'a>, e: usize) -> Option<(usize, &'a WordTopics)> {
+    if e >= row.len() {
+        return None;
+    }
+    let other = row.target(e);
+    match other.data() {
+        Topics::Word(word) => Some(((other.id() - WORD_BASE) as usize, word)),
+        Topics::Doc(_) => None,
+    }
+}
+
+/// Hints that the vertex data of edge `e`'s target (if any) will be read soon.
+#[inline]
+fn prefetch_target(row: &DocRow<'_>, e: usize) {
+    if e < row.len() {
+        prefetch::read(row.target(e).data() as *const Topics);
+    }
+}
+
 impl DocSampler {
-    /// Makes `doc` (with `counts`) the document in progress unless it already is.
-    /// `totals` is the snapshot of `n_k`, read only on the task's first document.
+    /// Makes `doc` (with `counts`) the document in progress. `totals` is the snapshot of
+    /// `n_k`, read only on the task's first document.
     pub fn enter(
         &mut self,
         doc: VertexId,
@@ -115,15 +140,14 @@ impl DocSampler {
         stream: (u64, u64),
         sampler: Sampler,
     ) {
-        if self.doc == Some(doc) {
-            return;
-        }
         if self.totals.len() != p.k {
             self.totals = totals.to_vec();
             self.dk = vec![0; p.k];
             self.nd = vec![0; p.k];
             self.nd_start = vec![0; p.k];
-            self.word_delta = vec![0; p.k];
+            let needed = (p.num_words + 1).saturating_mul(p.k);
+            self.word_delta = Vec::with_capacity(needed.min(WORD_DELTA_BUDGET));
+            self.word_delta.resize(p.k, 0);
             self.word_block = vec![NO_BLOCK; p.num_words];
             self.inv_den = (self.totals.iter())
                 .map(|n| (1.0 / (n + p.beta_sum)) as f32)
@@ -166,43 +190,51 @@ impl DocSampler {
         }
     }
 
-    /// Selects the block of word changes for word index `word`.
+    /// Resamples every token of the document in progress, whose out-edges are `row`;
+    /// returns the number of tokens resampled.
+    pub fn sample_row(&mut self, row: &mut DocRow<'_>, p: &Priors, sampler: Sampler) -> u64 {
+        let mut rng = self.rng.take().expect("enter() seeds the stream");
+        let sampled = if sampler == Sampler::Fast {
+            self.fast_row(row, p, &mut rng)
+        } else {
+            self.plain_row(row, p, &mut rng)
+        };
+        self.rng = Some(rng);
+        sampled
+    }
+
+    /// The offset of word `word`'s block of changes, given one if the budget allows
+    /// (else 0, the scratch block).
     #[inline]
-    fn select_word(&mut self, word: usize, k: usize) {
-        for t in self.scratch_topics.drain(..) {
-            self.word_delta[t as usize] = 0;
-        }
-        let next = self.word_delta.len();
-        self.block = match self.word_block[word] {
-            NO_BLOCK if next + k <= WORD_DELTA_BUDGET => {
+    fn block_of(&mut self, word: usize, k: usize) -> usize {
+        match self.word_block[word] {
+            NO_BLOCK if self.word_delta.len() + k <= WORD_DELTA_BUDGET => {
+                let next = self.word_delta.len();
                 self.word_delta.resize(next + k, 0);
                 self.word_block[word] = next as u32;
                 next
             }
             NO_BLOCK => 0,
             b => b as usize,
-        };
+        }
     }
 
-    /// Resamples the tokens of one edge of the document in progress (`topics`, of the word
-    /// with index `word_index` and counts `word`).
+    /// Selects the block of word changes for word index `word`.
     #[inline]
-    pub fn sample_edge(
-        &mut self,
-        topics: &mut [u32],
-        word_index: usize,
-        word: &WordTopics,
-        p: &Priors,
-        sampler: Sampler,
-    ) {
-        let mut rng = self.rng.take().expect("enter() seeds the stream");
-        self.select_word(word_index, p.k);
-        if sampler == Sampler::Fast {
-            self.fast(topics, word, p, &mut rng);
-        } else {
-            self.plain(topics, word, p, &mut rng);
+    fn select_word(&mut self, word: usize, k: usize) {
+        for t in self.scratch_topics.drain(..) {
+            self.word_delta[t as usize] = 0;
         }
-        self.rng = Some(rng);
+        self.block = self.block_of(word, k);
+    }
+
+    /// Hints that `lines` cache lines of word `word`'s counts and of its block of changes
+    /// from topic `t` on will be read soon (blocks are given out here if needed).
+    #[inline]
+    fn prefetch_word(&mut self, word: usize, counts: &WordTopics, t: usize, k: usize) {
+        let block = self.block_of(word, k);
+        prefetch::read(counts.counts.as_ptr().wrapping_add(t));
+        prefetch::read(self.word_delta.as_ptr().wrapping_add(block + t));
     }
 
     /// The current word's count of topic `t` with this task's changes.
@@ -228,97 +260,11 @@ impl DocSampler {
         self.inv_den[i] = (1.0 / (self.totals[i] + self.dk[i] as f64 + p.beta_sum)) as f32;
     }
 
-    fn plain(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
-        let k = p.k;
-        let (alpha, beta) = (p.alpha as f32, p.beta as f32);
-        for z in topics.iter_mut() {
-            self.change(*z, -1, p);
-            let delta = &self.word_delta[self.block..self.block + k];
-            let weights = self.nd[..k]
-                .iter()
-                .zip(&word.counts[..k])
-                .zip(delta.iter().zip(&self.inv_den[..k]))
-                .map(|((&n, &w), (&d, &inv))| {
-                    // Counts and their changes stay far below 2^31.
-                    (n as i32 as f32 + alpha) * ((w as i32 + d) as f32 + beta) * inv
-                });
-            let new = draw(&mut self.weights, &mut self.groups, weights, rng) as u32;
-            self.change(new, 1, p);
-            *z = new;
-        }
-    }
-
     /// The unnormalised conditional of topic `t` for the token out of the counts.
     #[inline(always)]
     fn conditional(&self, t: u32, word: &WordTopics, p: &Priors) -> f64 {
         let i = t as usize;
         (self.nd[i] as f64 + p.alpha) * (self.nw(t, word) + p.beta) * self.inv_den[i] as f64
-    }
-    /// One Metropolis-Hastings step from `current` (topic and its conditional) to the
-    /// proposal `t`, drawn with proposal weights `(q(s), q(t))`; returns the new state.
-    #[inline(always)]
-    fn step(
-        &mut self,
-        current: (u32, f64),
-        t: u32,
-        (q_s, q_t): (f64, f64),
-        word: &WordTopics,
-        p: &Priors,
-        rng: &mut SmallRng,
-    ) -> (u32, f64) {
-        let p_t = self.conditional(t, word, p);
-        self.proposed += 1;
-        if accept(p_t * q_s, current.1 * q_t, rng) {
-            self.accepted += 1;
-            (t, p_t)
-        } else {
-            current
-        }
-    }
-
-    fn fast(&mut self, topics: &mut [u32], word: &WordTopics, p: &Priors, rng: &mut SmallRng) {
-        let k = p.k as u32;
-        let word_mass = word.total as f64;
-        let word_odds = word_mass + p.k as f64 * p.beta;
-        let doc_mass = self.doc_len as f64;
-        let doc_odds = doc_mass + p.k as f64 * p.alpha;
-        for z in topics.iter_mut() {
-            let mut s = *z;
-            self.change(s, -1, p);
-            let mut p_s = self.conditional(s, word, p);
-            for _ in 0..p.mh_steps {
-                // Both proposals are drawn first (neither depends on the state), so the
-                // loads of their counts overlap instead of waiting on each other.
-                let t_word =
-                    if !word.proposal.is_empty() && rng.random::<f64>() * word_odds < word_mass {
-                        word.proposal.sample(rng)
-                    } else {
-                        below(rng, k)
-                    };
-                let t_doc = if rng.random::<f64>() * doc_odds < doc_mass {
-                    self.doc_proposal.sample(rng)
-                } else {
-                    below(rng, k)
-                };
-                for t in [t_word, t_doc] {
-                    let i = t as usize;
-                    prefetch::read(word.counts.as_ptr().wrapping_add(i));
-                    prefetch::read(self.word_delta.as_ptr().wrapping_add(self.block + i));
-                }
-                if t_word != s {
-                    let q = |u: u32| word.counts[u as usize] as f64 + p.beta;
-                    let weights = (q(s), q(t_word));
-                    (s, p_s) = self.step((s, p_s), t_word, weights, word, p, rng);
-                }
-                if t_doc != s {
-                    let q = |u: u32| self.nd_start[u as usize] as f64 + p.alpha;
-                    let weights = (q(s), q(t_doc));
-                    (s, p_s) = self.step((s, p_s), t_doc, weights, word, p, rng);
-                }
-            }
-            self.change(s, 1, p);
-            *z = s;
-        }
     }
 }
 
@@ -364,10 +310,4 @@ pub(crate) fn draw(
         u -= sum;
     }
     last
-}
-
-/// Metropolis-Hastings acceptance of a move with ratio `num / den`.
-#[inline]
-fn accept(num: f64, den: f64, rng: &mut SmallRng) -> bool {
-    num >= den || rng.random::<f64>() * den < num
 }
