@@ -45,7 +45,11 @@
 //! - **scatter** over the edges [`scatter_edges`](crate::VertexProgram::scatter_edges)
 //!   names may update the edge and **signal** the neighbour, optionally with a `Message`.
 //!   Messages to the same vertex are folded with `combine_messages`; a signalled vertex is
-//!   active in the next superstep and reads its message with `ctx.message()`.
+//!   active in the next superstep and reads its message with `ctx.message()`. A program
+//!   whose work on one out-edge gains from seeing the others (prefetching the next
+//!   neighbours' data, paying per-vertex set-up once) overrides
+//!   [`scatter_out`](crate::VertexProgram::scatter_out), which gets all of a vertex's
+//!   out-edges in one [`OutEdges`](crate::OutEdges) (LDA resamples a document this way).
 //!
 //! Which vertices are active: with [`Activation::Signalled`](crate::Activation) (the
 //! default) those signalled in the previous superstep, or in `init`; with `All`, every

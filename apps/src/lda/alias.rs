@@ -18,9 +18,21 @@ struct Bucket {
 }
 
 /// A prepared discrete distribution over topic ids (below 2^16).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Alias {
     buckets: Vec<Bucket>,
+}
+
+impl Clone for Alias {
+    fn clone(&self) -> Self {
+        Alias {
+            buckets: self.buckets.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.buckets.clone_from(&source.buckets);
+    }
 }
 
 impl Alias {

@@ -36,7 +36,7 @@ impl Wire for Tokens {
 }
 
 /// A word's counts: dense over topics.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct WordTopics {
     /// Tokens of the word per topic (length K).
     pub counts: Vec<u32>,
@@ -48,12 +48,47 @@ pub struct WordTopics {
 }
 
 /// Vertex data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Topics {
     /// A document's counts: (topic, count) ascending by topic, counts positive.
     Doc(Vec<(u32, u32)>),
     /// A word's counts.
     Word(WordTopics),
+}
+
+impl Clone for WordTopics {
+    fn clone(&self) -> Self {
+        WordTopics {
+            counts: self.counts.clone(),
+            total: self.total,
+            proposal: self.proposal.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.counts.clone_from(&source.counts);
+        self.total = source.total;
+        self.proposal.clone_from(&source.proposal);
+    }
+}
+
+/// `clone_from` reuses the buffers: the engine copies every active vertex's data before
+/// its apply, into the slot that held the same vertex two supersteps ago.
+impl Clone for Topics {
+    fn clone(&self) -> Self {
+        match self {
+            Topics::Doc(pairs) => Topics::Doc(pairs.clone()),
+            Topics::Word(word) => Topics::Word(word.clone()),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (Topics::Doc(mine), Topics::Doc(theirs)) => mine.clone_from(theirs),
+            (Topics::Word(mine), Topics::Word(theirs)) => mine.clone_from(theirs),
+            (me, source) => *me = source.clone(),
+        }
+    }
 }
 
 impl Topics {
