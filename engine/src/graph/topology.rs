@@ -189,7 +189,7 @@ impl<E> LocalGraph<E> {
         if std::mem::size_of::<E>() != 0
             && let Some(&id) = self.topo.in_edge_ids.get(k)
         {
-            crate::prefetch::read(self.edge_data.as_ptr().wrapping_add(id));
+            crate::prefetch::read_value(self.edge_data.as_ptr().wrapping_add(id));
         }
     }
     /// Data of the `k`-th out-CSR entry (out-CSR position == edge id).

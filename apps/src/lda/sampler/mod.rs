@@ -124,7 +124,7 @@ fn word_at<'a>(row: &DocRow<'a>, e: usize) -> Option<(usize, &'a WordTopics)> {
 #[inline]
 fn prefetch_target(row: &DocRow<'_>, e: usize) {
     if e < row.len() {
-        prefetch::read(row.target(e).data() as *const Topics);
+        prefetch::read_value(row.target(e).data() as *const Topics);
     }
 }
 
@@ -228,13 +228,13 @@ impl DocSampler {
         self.block = self.block_of(word, k);
     }
 
-    /// Hints that `lines` cache lines of word `word`'s counts and of its block of changes
-    /// from topic `t` on will be read soon (blocks are given out here if needed).
+    /// Hints that word `word`'s counts of topics `t..t + len` and its changes to them will
+    /// be read soon (blocks are given out here if needed).
     #[inline]
-    fn prefetch_word(&mut self, word: usize, counts: &WordTopics, t: usize, k: usize) {
+    fn prefetch_word(&mut self, word: usize, counts: &WordTopics, t: usize, len: usize, k: usize) {
         let block = self.block_of(word, k);
-        prefetch::read(counts.counts.as_ptr().wrapping_add(t));
-        prefetch::read(self.word_delta.as_ptr().wrapping_add(block + t));
+        prefetch::read_range(counts.counts.as_ptr().wrapping_add(t), len);
+        prefetch::read_range(self.word_delta.as_ptr().wrapping_add(block + t), len);
     }
 
     /// The current word's count of topic `t` with this task's changes.

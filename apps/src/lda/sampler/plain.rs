@@ -15,11 +15,9 @@ use crate::lda::counts::WordTopics;
 /// prefetched half-way).
 const AHEAD: usize = 8;
 
-/// Cache lines of a word's counts (and of its changes) prefetched: enough for the topic
-/// counts the plain sampler runs at by default; longer rows stream.
-const PREFETCH_LINES: usize = 4;
-/// `u32` counts per cache line.
-const PER_LINE: usize = 16;
+/// Counts of a word (and changes) prefetched: the first 64 topics, four cache lines' worth,
+/// enough for the topic counts the plain sampler is used at; longer rows stream.
+const PREFETCHED: usize = 64;
 
 impl DocSampler {
     pub(super) fn plain_row(
@@ -32,9 +30,7 @@ impl DocSampler {
         for e in 0..row.len() {
             prefetch_target(row, e + AHEAD);
             if let Some((w, word)) = word_at(row, e + AHEAD / 2) {
-                for line in 0..p.k.div_ceil(PER_LINE).min(PREFETCH_LINES) {
-                    self.prefetch_word(w, word, line * PER_LINE, p.k);
-                }
+                self.prefetch_word(w, word, 0, p.k.min(PREFETCHED), p.k);
             }
             let Some((w, word)) = word_at(row, e) else {
                 continue;
