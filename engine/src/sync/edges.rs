@@ -150,7 +150,8 @@ pub(crate) struct CutEdgeTracker {
 }
 
 impl CutEdgeTracker {
-    /// Runs `scatter` on `edge` (of id `id`) and records the id if the data changed.
+    /// Runs `scatter` on cut edge `edge` (of id `id`) and records the id if the data
+    /// changed: a row of one.
     #[inline]
     pub(crate) fn track<E: crate::wire::Wire>(
         &mut self,
@@ -158,17 +159,15 @@ impl CutEdgeTracker {
         edge: &mut E,
         scatter: impl FnOnce(&mut E),
     ) {
-        self.before.clear();
-        edge.encode(&mut self.before);
-        scatter(edge);
-        self.after.clear();
-        edge.encode(&mut self.after);
-        if self.before != self.after {
-            self.dirty.push(id);
-        }
+        self.track_row(
+            id,
+            std::slice::from_mut(edge),
+            |_| true,
+            |row| scatter(&mut row[0]),
+        );
     }
 
-    /// Runs `scatter` on a row of out-edges (`edges`, of ids `first_id..`) and records the
+    /// Runs `scatter` on a row of edges (`edges`, of ids `first_id..`) and records the
     /// ids of those that `is_cut` (by position) and whose data changed.
     #[inline]
     pub(crate) fn track_row<E: crate::wire::Wire>(
