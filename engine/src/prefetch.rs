@@ -35,20 +35,27 @@ pub fn read_value<T>(p: *const T) {
 #[inline(always)]
 pub fn read_range<T>(p: *const T, len: usize) {
     let first = p.cast::<u8>();
-    for offset in offsets(len * std::mem::size_of::<T>(), std::mem::align_of::<T>()) {
-        read(first.wrapping_add(offset));
-    }
+    let size = len * std::mem::size_of::<T>();
+    for_each_offset(size, std::mem::align_of::<T>(), |offset| {
+        read(first.wrapping_add(offset))
+    });
 }
 
-/// Byte offsets to prefetch so that `size` bytes starting at a multiple of `align` (a
-/// power of two) are covered: every multiple of the line size below `size`, then the last
-/// byte unless `size` fits in `align` (an aligned value no larger than its alignment
-/// never straddles a line boundary).
+/// Calls `f` with the byte offsets to prefetch so that `size` bytes starting at a
+/// multiple of `align` (a power of two) are covered: every multiple of the line size below
+/// `size`, then the last byte unless `size` fits in `align` (an aligned value no larger
+/// than its alignment never straddles a line boundary). A plain loop and a test, so that
+/// a constant size unrolls to straight-line prefetches.
 #[inline(always)]
-fn offsets(size: usize, align: usize) -> impl Iterator<Item = usize> {
-    (0..size)
-        .step_by(LINE)
-        .chain((size > align.min(LINE)).then(|| size - 1))
+fn for_each_offset(size: usize, align: usize, mut f: impl FnMut(usize)) {
+    let mut offset = 0;
+    while offset < size {
+        f(offset);
+        offset += LINE;
+    }
+    if size > align.min(LINE) {
+        f(size - 1);
+    }
 }
 
 #[cfg(test)]
@@ -62,9 +69,10 @@ mod tests {
                 for into_line in (0..LINE).step_by(align) {
                     let touched: std::collections::BTreeSet<usize> =
                         (into_line..into_line + size).map(|b| b / LINE).collect();
-                    let prefetched = offsets(size, align)
-                        .map(|offset| (into_line + offset) / LINE)
-                        .collect();
+                    let mut prefetched = std::collections::BTreeSet::new();
+                    for_each_offset(size, align, |offset| {
+                        prefetched.insert((into_line + offset) / LINE);
+                    });
                     assert_eq!(
                         touched, prefetched,
                         "{size} bytes aligned to {align} at {into_line}"
