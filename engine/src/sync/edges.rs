@@ -13,6 +13,7 @@
 //! edges of each peer in ascending (source id, target id) with ties in arrival order,
 //! which both ranks share; a dense index finds a cut edge's place by edge id.
 
+use crate::error::{EngineError, Result};
 use crate::graph::Topology;
 use crate::ids::{LocalId, Rank};
 
@@ -75,7 +76,12 @@ const NOT_CUT: u32 = u32::MAX;
 impl EdgePlans {
     /// Builds the plans from the topology (local computation, identical ordering on both
     /// sides of every cut edge); `num_edges` is the rank's edge count.
-    pub(crate) fn build(topo: &Topology, num_edges: usize) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Build`] if the rank holds more cut edges than the dense index can
+    /// number (2^32 - 1).
+    pub(crate) fn build(topo: &Topology, num_edges: usize) -> Result<Self> {
         let mut keyed: Vec<Vec<(u64, u64, usize, bool)>> = vec![Vec::new(); topo.num_ranks()];
         for v in 0..topo.num_owned() as LocalId {
             for k in topo.out_csr.range(v) {
@@ -92,8 +98,16 @@ impl EdgePlans {
                 }
             }
         }
+        let num_cut: usize = keyed.iter().map(Vec::len).sum();
+        if num_cut >= NOT_CUT as usize {
+            return Err(EngineError::Build(format!(
+                "rank {} shares {num_cut} edges with other ranks, more than the 2^32-1 its \
+                 cut-edge index can number: run on more ranks",
+                topo.rank()
+            )));
+        }
         let mut cut_index = vec![NOT_CUT; num_edges];
-        let mut cuts = Vec::new();
+        let mut cuts = Vec::with_capacity(num_cut);
         let by_peer = keyed
             .into_iter()
             .enumerate()
@@ -102,10 +116,8 @@ impl EdgePlans {
                 list.into_iter()
                     .enumerate()
                     .map(|(position, (_, _, id, source_owned))| {
-                        cut_index[id] = u32::try_from(cuts.len())
-                            .ok()
-                            .filter(|&i| i != NOT_CUT)
-                            .expect("fewer than 2^32-1 cut edges on a rank");
+                        // Below NOT_CUT: checked above.
+                        cut_index[id] = cuts.len() as u32;
                         cuts.push(CutEdge {
                             peer,
                             position,
@@ -116,11 +128,11 @@ impl EdgePlans {
                     .collect()
             })
             .collect();
-        EdgePlans {
+        Ok(EdgePlans {
             by_peer,
             cut_index,
             cuts,
-        }
+        })
     }
 
     /// Where cut edge `id` stands, and its index among the cut edges.

@@ -312,7 +312,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let t_scatter = Instant::now();
         let track_cut_edges = std::mem::size_of::<P::Edge>() != 0 && topo.num_ranks() > 1;
         if track_cut_edges && self.edge_plans.is_none() {
-            self.edge_plans = Some(EdgePlans::build(topo, edge_data.len()));
+            self.edge_plans = Some(EdgePlans::build(topo, edge_data.len())?);
         }
         outs.extend(scatter_phase(
             program,
