@@ -66,6 +66,9 @@ pub(crate) struct CutEdge {
 #[derive(Debug, Default)]
 pub(crate) struct EdgePlans {
     pub(crate) by_peer: Vec<Vec<usize>>,
+    /// Per peer, the index among the cut edges of its plan's first edge (`cuts` lists the
+    /// plans one after another, in peer order).
+    peer_base: Vec<usize>,
     /// Per local edge id, its index in `cuts`, or `NOT_CUT`.
     cut_index: Vec<u32>,
     cuts: Vec<CutEdge>,
@@ -106,6 +109,14 @@ impl EdgePlans {
                 topo.rank()
             )));
         }
+        let peer_base = keyed
+            .iter()
+            .scan(0, |base, list| {
+                let first = *base;
+                *base += list.len();
+                Some(first)
+            })
+            .collect();
         let mut cut_index = vec![NOT_CUT; num_edges];
         let mut cuts = Vec::with_capacity(num_cut);
         let by_peer = keyed
@@ -130,6 +141,7 @@ impl EdgePlans {
             .collect();
         Ok(EdgePlans {
             by_peer,
+            peer_base,
             cut_index,
             cuts,
         })
@@ -141,6 +153,16 @@ impl EdgePlans {
         let i = self.cut_index[id];
         debug_assert_ne!(i, NOT_CUT, "edge {id} is not cut");
         (i as usize, &self.cuts[i as usize])
+    }
+
+    /// The edge at `position` in `peer`'s plan: its id, its index among the cut edges and
+    /// where it stands, found from the position alone (no load through the dense index).
+    #[inline]
+    pub(crate) fn in_plan(&self, peer: Rank, position: usize) -> (usize, usize, &CutEdge) {
+        let id = self.by_peer[peer][position];
+        let i = self.peer_base[peer] + position;
+        debug_assert_eq!(self.cut_index[id] as usize, i, "plans out of step");
+        (id, i, &self.cuts[i])
     }
 
     /// Number of cut edges.

@@ -464,8 +464,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                     let plans = self.edge_plans.as_ref().expect("edge updates need plans");
                     let pos = u64::decode(&mut input) as usize;
                     let value = P::Edge::decode(&mut input);
-                    let id = plans.by_peer[peer][pos];
-                    let (i, cut) = plans.cut(id);
+                    let (id, i, cut) = plans.in_plan(peer, pos);
                     let changed_here = mine[i / 64] >> (i % 64) & 1 != 0;
                     if !(cut.source_owned && changed_here) {
                         self.graph.edge_data[id] = value;
