@@ -348,6 +348,16 @@ pub struct Neighbor<'a, V> {
 }
 
 impl<'a, V> Neighbor<'a, V> {
+    /// Local vertex `local`, its data read from the rank's vertex data `data`.
+    #[inline]
+    pub(crate) fn of(local: LocalId, topo: &'a Topology, data: &'a [V]) -> Self {
+        Neighbor {
+            local,
+            topo,
+            data: &data[local as usize],
+        }
+    }
+
     /// Global id.
     #[inline]
     pub fn id(&self) -> VertexId {
@@ -390,12 +400,7 @@ impl<'a, V, E> OutEdges<'a, V, E> {
     /// The target of edge `i` (owned here or a ghost). Panics if `i >= len()`.
     #[inline]
     pub fn target(&self, i: usize) -> Neighbor<'a, V> {
-        let local = self.targets[i];
-        Neighbor {
-            local,
-            topo: self.topo,
-            data: &self.data[local as usize],
-        }
+        Neighbor::of(self.targets[i], self.topo, self.data)
     }
 
     /// Edge `i`'s data, to read. Panics if `i >= len()`.
@@ -417,14 +422,7 @@ impl<'a, V, E> OutEdges<'a, V, E> {
         self.edges
             .iter_mut()
             .zip(self.targets)
-            .map(move |(edge, &local)| {
-                let other = Neighbor {
-                    local,
-                    topo,
-                    data: &data[local as usize],
-                };
-                (edge, other)
-            })
+            .map(move |(edge, &local)| (edge, Neighbor::of(local, topo, data)))
     }
 }
 

@@ -927,12 +927,7 @@ fn scatter_edge<P: VertexProgram>(
 ) {
     let topo = v.topology();
     let cut = track.filter(|_| !topo.is_owned(other));
-    let other = Neighbor {
-        local: other,
-        topo,
-        data: &data[other as usize],
-    };
-    let other = &other;
+    let other = &Neighbor::of(other, topo, data);
     match cut {
         None => program.scatter(v, edge, other, ctx),
         Some((tracker, id)) => tracker.track(id, edge, |edge| program.scatter(v, edge, other, ctx)),

@@ -175,7 +175,8 @@ impl DocSampler {
     ) {
         let word = at.counts();
         let z = row.edge(at.edge).0[at.pos];
-        self.prefetch_word(at.word, word, z as usize, 1, p.k);
+        let block = self.block_of(at.word, p.k);
+        self.prefetch_word(block, word, z as usize, 1);
         for i in j * p.mh_steps..(j + 1) * p.mh_steps {
             let proposal = &mut plan.proposals[2 * i];
             if *proposal & FROM_ALIAS != 0 {
@@ -183,7 +184,7 @@ impl DocSampler {
                 *proposal = word.proposal.resolve(bucket, plan.keep_coins[i]);
             }
             for t in [plan.proposals[2 * i], plan.proposals[2 * i + 1]] {
-                self.prefetch_word(at.word, word, t as usize, 1, p.k);
+                self.prefetch_word(block, word, t as usize, 1);
             }
         }
     }

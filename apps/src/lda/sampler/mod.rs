@@ -228,11 +228,10 @@ impl DocSampler {
         self.block = self.block_of(word, k);
     }
 
-    /// Hints that word `word`'s counts of topics `t..t + len` and its changes to them will
-    /// be read soon (blocks are given out here if needed).
+    /// Hints that a word's counts of topics `t..t + len` and its changes to them (in
+    /// `block`, from [`block_of`](Self::block_of)) will be read soon.
     #[inline]
-    fn prefetch_word(&mut self, word: usize, counts: &WordTopics, t: usize, len: usize, k: usize) {
-        let block = self.block_of(word, k);
+    fn prefetch_word(&self, block: usize, counts: &WordTopics, t: usize, len: usize) {
         prefetch::read_range(counts.counts.as_ptr().wrapping_add(t), len);
         prefetch::read_range(self.word_delta.as_ptr().wrapping_add(block + t), len);
     }

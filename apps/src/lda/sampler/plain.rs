@@ -30,7 +30,8 @@ impl DocSampler {
         for e in 0..row.len() {
             prefetch_target(row, e + AHEAD);
             if let Some((w, word)) = word_at(row, e + AHEAD / 2) {
-                self.prefetch_word(w, word, 0, p.k.min(PREFETCHED), p.k);
+                let block = self.block_of(w, p.k);
+                self.prefetch_word(block, word, 0, p.k.min(PREFETCHED));
             }
             let Some((w, word)) = word_at(row, e) else {
                 continue;
