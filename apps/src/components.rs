@@ -6,9 +6,10 @@
 //! each label is the smallest id of its component. Supersteps are bounded by the largest
 //! component diameter plus one.
 //!
-//! Design: label propagation is push-based (scatter with messages, no gather), so the work
-//! of a superstep is proportional to the edges of the vertices that changed, and the
-//! frontier turns sparse as components settle.
+//! Design: label propagation signals through `signal_along` (no gather), so the engine
+//! pushes along the edges of the vertices that changed when they are few, and pulls over
+//! every vertex's edges from changed neighbours when they are many (the first supersteps
+//! on a large component); the frontier turns sparse as components settle.
 
 use gasket_engine::prelude::*;
 
@@ -24,6 +25,9 @@ pub struct ComponentsConfig {
     /// Checkpoints and resuming.
     #[command(flatten)]
     pub checkpoint: crate::checkpointing::CheckpointArgs,
+    /// Push or pull.
+    #[command(flatten)]
+    pub direction: crate::run::DirectionArgs,
 }
 
 impl Default for ComponentsConfig {
@@ -31,6 +35,7 @@ impl Default for ComponentsConfig {
         ComponentsConfig {
             max_iterations: MAX_ITERATIONS,
             checkpoint: Default::default(),
+            direction: Default::default(),
         }
     }
 }
@@ -62,20 +67,12 @@ impl VertexProgram for Components {
         }
     }
 
-    fn scatter_edges(&self, _v: &VertexRef<'_, VertexId>) -> EdgeDir {
+    fn signal_edges(&self) -> EdgeDir {
         EdgeDir::All
     }
 
-    fn scatter(
-        &self,
-        v: &VertexRef<'_, VertexId>,
-        _edge: &mut (),
-        other: &Neighbor<'_, VertexId>,
-        ctx: &mut Context<'_, VertexId>,
-    ) {
-        if *other.data() > *v.data() {
-            ctx.signal_with(other.handle(), *v.data());
-        }
+    fn signal_along(&self, src: &VertexId, _edge: &(), dst: &VertexId) -> Option<VertexId> {
+        (*dst > *src).then_some(*src)
     }
 
     fn combine_messages(&self, acc: &mut VertexId, msg: VertexId) {
@@ -94,6 +91,7 @@ pub fn run(
         max_iterations: config.max_iterations,
         log_progress: progress,
         checkpoint: config.checkpoint.settings(1),
+        direction: config.direction.rule(),
     };
     Ok(run_program(&Components, comm, graph, sync, |v| *v.data())?)
 }

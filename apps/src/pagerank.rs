@@ -197,6 +197,7 @@ pub fn run(
         max_iterations: config.max_iterations,
         log_progress: progress,
         checkpoint: config.checkpoint.settings(1),
+        ..SyncConfig::default()
     };
     Ok(run_program(&program, comm, graph, sync, |v| {
         PageRank::rank_of(*v.data(), v.out_degree())

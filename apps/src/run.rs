@@ -71,3 +71,36 @@ pub fn sorted_vertex_ids(
     ids.dedup();
     ids
 }
+
+/// How a program that signals through `signal_along` chooses push or pull each
+/// superstep (`--direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DirectionChoice {
+    /// Push while the active vertices' edges are few, pull when they pass |E|/20.
+    #[default]
+    Auto,
+    /// Always push along the active vertices' edges.
+    Push,
+    /// Always pull over every vertex's edges.
+    Pull,
+}
+
+/// The `--direction` argument of the apps whose signals can be pushed or pulled.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct DirectionArgs {
+    /// Push or pull signals (auto: by the size of the frontier's edges; `--metrics`
+    /// records the choice of every superstep).
+    #[arg(long, value_enum, default_value_t = DirectionChoice::Auto)]
+    pub direction: DirectionChoice,
+}
+
+impl DirectionArgs {
+    /// The engine's rule.
+    pub fn rule(&self) -> DirectionRule {
+        match self.direction {
+            DirectionChoice::Auto => DirectionRule::Auto,
+            DirectionChoice::Push => DirectionRule::Push,
+            DirectionChoice::Pull => DirectionRule::Pull,
+        }
+    }
+}

@@ -25,6 +25,9 @@ pub struct SsspConfig {
     /// Checkpoints and resuming.
     #[command(flatten)]
     pub checkpoint: crate::checkpointing::CheckpointArgs,
+    /// Push or pull.
+    #[command(flatten)]
+    pub direction: crate::run::DirectionArgs,
 }
 
 impl Default for SsspConfig {
@@ -33,6 +36,7 @@ impl Default for SsspConfig {
             source: None,
             max_iterations: MAX_ITERATIONS,
             checkpoint: Default::default(),
+            direction: Default::default(),
         }
     }
 }
@@ -64,21 +68,13 @@ impl VertexProgram for Sssp {
         }
     }
 
-    fn scatter_edges(&self, _v: &VertexRef<'_, f64>) -> EdgeDir {
+    fn signal_edges(&self) -> EdgeDir {
         EdgeDir::Out
     }
 
-    fn scatter(
-        &self,
-        v: &VertexRef<'_, f64>,
-        weight: &mut f64,
-        other: &Neighbor<'_, f64>,
-        ctx: &mut Context<'_, f64>,
-    ) {
-        let offer = *v.data() + *weight;
-        if offer < *other.data() {
-            ctx.signal_with(other.handle(), offer);
-        }
+    fn signal_along(&self, src: &f64, weight: &f64, dst: &f64) -> Option<f64> {
+        let offer = *src + *weight;
+        (offer < *dst).then_some(offer)
     }
 
     fn combine_messages(&self, acc: &mut f64, msg: f64) {
@@ -123,6 +119,7 @@ pub fn run(
         max_iterations: config.max_iterations,
         log_progress: progress,
         checkpoint: config.checkpoint.settings(1),
+        direction: config.direction.rule(),
     };
     Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
 }

@@ -104,7 +104,9 @@ pub use program::{
     Activation, Context, Control, EdgeDir, Neighbor, OutEdges, OwnedVertex, SuperstepInfo,
     VertexHandle, VertexMut, VertexProgram, VertexRef,
 };
-pub use sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
+pub use sync::{
+    Direction, DirectionRule, RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine,
+};
 pub use wire::Wire;
 
 /// Everything a vertex-program author needs, in one import: the program trait and its
@@ -126,7 +128,9 @@ pub mod prelude {
         Activation, Context, Control, EdgeDir, Neighbor, OutEdges, OwnedVertex, SuperstepInfo,
         VertexHandle, VertexMut, VertexProgram, VertexRef,
     };
-    pub use crate::sync::{RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine};
+    pub use crate::sync::{
+        DirectionRule, RunSummary, StopReason, SuperstepMetrics, SyncConfig, SyncEngine,
+    };
     pub use crate::wire::Wire;
 }
 

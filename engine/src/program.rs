@@ -152,22 +152,70 @@ pub trait VertexProgram: Sync {
         ctx: &mut Context<'_, Self::Message>,
     );
 
-    /// Edges to scatter over (default: none).
+    /// Edges to scatter over (default: [`VertexProgram::signal_edges`], that is none unless
+    /// the program signals through [`VertexProgram::signal_along`]).
     fn scatter_edges(&self, _v: &VertexRef<'_, Self::Vertex>) -> EdgeDir {
-        EdgeDir::None
+        self.signal_edges()
     }
 
     /// Visits one edge after apply: may update it and signal the neighbour. A vertex's
     /// out-edges are visited consecutively in out-edge order on one task, then (in a
     /// separate pass) its in-edges, so state may be carried across one vertex's calls in
-    /// [`Context::scratch`].
+    /// [`Context::scratch`]. Default: signals `other` with
+    /// [`VertexProgram::signal_along`]'s message, if any.
     fn scatter(
         &self,
-        _v: &VertexRef<'_, Self::Vertex>,
-        _edge: &mut Self::Edge,
-        _other: &Neighbor<'_, Self::Vertex>,
-        _ctx: &mut Context<'_, Self::Message>,
+        v: &VertexRef<'_, Self::Vertex>,
+        edge: &mut Self::Edge,
+        other: &Neighbor<'_, Self::Vertex>,
+        ctx: &mut Context<'_, Self::Message>,
     ) {
+        if self.signal_edges() == EdgeDir::None {
+            return;
+        }
+        if let Some(msg) = self.signal_along(v.data(), edge, other.data()) {
+            ctx.signal_with(other.handle(), msg);
+        }
+    }
+
+    // Signals as a function of an edge: push or pull, as the engine chooses.
+
+    /// The edges along which an active vertex signals with [`VertexProgram::signal_along`]
+    /// (default: none). A program whose scatter only signals neighbours, with a message
+    /// that depends on nothing but the two endpoints' data and the edge (components,
+    /// shortest paths, BFS), says so by naming the edges here, implementing
+    /// `signal_along` and leaving `scatter_edges` and `scatter` to their defaults (which
+    /// run `signal_along`). The synchronous engine then picks a direction per superstep,
+    /// as Ligra's `edgeMap` does: a **push** over the active vertices' edges when their
+    /// edges are few, a **pull** over every vertex's edges from active neighbours when
+    /// they pass |E|/20. Both deliver the same messages, combined with
+    /// [`VertexProgram::combine_messages`] (so that must not depend on order).
+    fn signal_edges(&self) -> EdgeDir {
+        EdgeDir::None
+    }
+    /// The message an active vertex holding `src` sends along an edge (`edge`) to a
+    /// neighbour holding `dst`, or `None` to send nothing. `src` is the sender's data after
+    /// its apply; `dst` is the receiver's data as the superstep's scatter sees it. Must be
+    /// a pure function of its arguments. Called only when `signal_edges` names edges.
+    fn signal_along(
+        &self,
+        _src: &Self::Vertex,
+        _edge: &Self::Edge,
+        _dst: &Self::Vertex,
+    ) -> Option<Self::Message> {
+        panic!(
+            "{}: signal_edges names edges but signal_along is not implemented",
+            std::any::type_name::<Self>()
+        )
+    }
+    /// The pull's early exit (Ligra's `cond`): whether a vertex holding `dst`, having
+    /// received `received` so far this superstep (`None` before the first message), can
+    /// still take a message that would change what it receives. A pulling vertex stops
+    /// reading its edges once this is false. Default: always true. BFS returns false once
+    /// a vertex is reached or has a message, since every sender of a superstep offers the
+    /// same hop count.
+    fn wants_signal(&self, _dst: &Self::Vertex, _received: Option<&Self::Message>) -> bool {
+        true
     }
 
     /// Visits all of `v`'s out-edges in one call, in out-edge order (default: [`scatter`]

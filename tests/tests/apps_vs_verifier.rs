@@ -1,9 +1,10 @@
 //! Engine results against the serial verifiers on the real wiki-Vote graph, on 1, 2 and 4
-//! thread ranks: PageRank within 1e-9 per vertex, components and SSSP exactly.
+//! thread ranks: PageRank within 1e-9 per vertex, components and SSSP exactly, each of the
+//! last two with signals pushed, pulled, and chosen per superstep.
 
 use gasket_apps::components::{self, ComponentsConfig};
 use gasket_apps::pagerank::{self, Dangling, PageRankConfig};
-use gasket_apps::run::run_on_ranks;
+use gasket_apps::run::{Collected, DirectionArgs, DirectionChoice, run_on_ranks};
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
 use gasket_datasets::GraphInput;
@@ -73,18 +74,56 @@ fn components_match_union_find() {
         24,
         "wiki-Vote has 24 weakly connected components"
     );
-    on_ranks(|ranks| {
-        let out = run_on_ranks(
-            Backend::Threads(ranks),
-            &wiki_vote(),
-            &Partitioning::default(),
-            false,
-            |c, g| components::run(&ComponentsConfig::default(), c, g, false),
-        )
-        .unwrap()
-        .expect("thread ranks return rank 0's results");
-        assert_eq!(out.values, expect);
-    });
+    for direction in DIRECTIONS {
+        on_ranks(|ranks| {
+            let config = ComponentsConfig {
+                direction: DirectionArgs { direction },
+                ..ComponentsConfig::default()
+            };
+            let out = run_on_ranks(
+                Backend::Threads(ranks),
+                &wiki_vote(),
+                &Partitioning::default(),
+                false,
+                |c, g| components::run(&config, c, g, false),
+            )
+            .unwrap()
+            .expect("thread ranks return rank 0's results");
+            assert_eq!(out.values, expect, "{direction:?} on {ranks} ranks");
+            assert_directions(&out, direction);
+        });
+    }
+}
+
+const DIRECTIONS: [DirectionChoice; 3] = [
+    DirectionChoice::Push,
+    DirectionChoice::Pull,
+    DirectionChoice::Auto,
+];
+
+/// Every rank took the asked direction in every superstep; chosen by size, the first
+/// supersteps (most vertices active) pulled and the last ones (few active) pushed.
+fn assert_directions<T>(out: &Collected<T>, direction: DirectionChoice) {
+    let steps = out.summary.iterations;
+    for rank in &out.metrics {
+        let taken: Vec<&str> = rank.iter().map(|m| m.direction).collect();
+        assert_eq!(taken.len(), steps);
+        match direction {
+            DirectionChoice::Push => assert!(taken.iter().all(|&d| d == "push"), "{taken:?}"),
+            DirectionChoice::Pull => assert!(taken.iter().all(|&d| d == "pull"), "{taken:?}"),
+            DirectionChoice::Auto => {
+                assert!(taken.contains(&"pull"), "{taken:?}");
+                assert_eq!(taken.last(), Some(&"push"), "{taken:?}");
+            }
+        }
+        assert_eq!(
+            taken,
+            out.metrics[0]
+                .iter()
+                .map(|m| m.direction)
+                .collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]
@@ -93,21 +132,27 @@ fn sssp_matches_dijkstra() {
     let weighted: Vec<(u64, u64, f64)> = edges.iter().map(|&(s, d)| (s, d, 1.0)).collect();
     for source in [3u64, 30, 4037] {
         let expect = sssp::verify(&weighted, &vertices, source);
-        on_ranks(|ranks| {
-            let config = SsspConfig {
-                source: Some(source),
-                ..SsspConfig::default()
-            };
-            let out = run_on_ranks(
-                Backend::Threads(ranks),
-                &wiki_vote(),
-                &Partitioning::default(),
-                false,
-                |c, g| sssp::run(&config, source, c, g, false),
-            )
-            .unwrap()
-            .expect("thread ranks return rank 0's results");
-            assert_eq!(out.values, expect, "source {source}");
-        });
+        for direction in DIRECTIONS {
+            on_ranks(|ranks| {
+                let config = SsspConfig {
+                    source: Some(source),
+                    direction: DirectionArgs { direction },
+                    ..SsspConfig::default()
+                };
+                let out = run_on_ranks(
+                    Backend::Threads(ranks),
+                    &wiki_vote(),
+                    &Partitioning::default(),
+                    false,
+                    |c, g| sssp::run(&config, source, c, g, false),
+                )
+                .unwrap()
+                .expect("thread ranks return rank 0's results");
+                assert_eq!(out.values, expect, "source {source}, {direction:?}");
+                if source == 30 {
+                    assert_directions(&out, direction);
+                }
+            });
+        }
     }
 }

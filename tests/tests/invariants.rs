@@ -291,9 +291,10 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
                 bytes += m.bytes_sent;
             }
             // Every vertex changes every PageRank superstep: one 8-byte payload per ghost,
-            // plus the fixed-size reduction of global facts (33 bytes to each peer).
+            // plus the fixed-size reduction of global facts (41 bytes to each peer: active,
+            // signalled and frontier-edge counts, the stop vote).
             assert_eq!(updates, ghosts);
-            let reduction = 33 * (ranks * (ranks - 1)) as u64;
+            let reduction = 41 * (ranks * (ranks - 1)) as u64;
             assert_eq!(bytes, ghosts * 8 + reduction, "superstep {step}");
         }
     });

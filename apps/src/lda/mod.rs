@@ -299,6 +299,7 @@ pub fn run(
         max_iterations: 2 * config.iterations + 2,
         log_progress: false,
         checkpoint: config.checkpoint.settings(2),
+        ..SyncConfig::default()
     };
     let out = run_program(&program, comm, graph, sync, |v| v.data().without_proposal())?;
     let tracker = program

@@ -43,6 +43,25 @@ impl Bitset {
     pub fn remove(&mut self, i: usize) {
         self.words[i / 64] &= !(1u64 << (i % 64));
     }
+    /// The bits as words (bit `i` is bit `i % 64` of word `i / 64`), for tasks that set
+    /// bits of disjoint word ranges in parallel.
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+    /// Sets every bit in `lo..hi`.
+    pub fn insert_range(&mut self, lo: usize, hi: usize) {
+        for i in lo..hi.min(lo.next_multiple_of(64)) {
+            self.insert(i);
+        }
+        let mut i = lo.next_multiple_of(64);
+        while i + 64 <= hi {
+            self.words[i / 64] = u64::MAX;
+            i += 64;
+        }
+        for j in i.max(lo)..hi {
+            self.insert(j);
+        }
+    }
     /// Clears every bit.
     pub fn clear_all(&mut self) {
         self.words.fill(0);
@@ -146,6 +165,23 @@ impl Frontier {
                         break;
                     }
                     f(v);
+                }
+            }
+        }
+    }
+    /// Sets the bits of the active vertices in `bits` (a bitset over at least the owned
+    /// vertices).
+    pub fn mark(&self, bits: &mut Bitset) {
+        match self.kind {
+            FrontierKind::All => bits.insert_range(0, self.count),
+            FrontierKind::Dense => {
+                for (w, &x) in bits.words.iter_mut().zip(&self.bits.words) {
+                    *w |= x;
+                }
+            }
+            FrontierKind::Sparse => {
+                for &v in &self.list {
+                    bits.insert(v as usize);
                 }
             }
         }

@@ -12,6 +12,13 @@ pub struct SuperstepMetrics {
     /// Whether the active set was enumerated as a list ("sparse"), bitset ("dense") or
     /// all vertices ("all").
     pub frontier: &'static str,
+    /// How signals travelled: "push" along the active vertices' edges or "pull" over every
+    /// vertex's edges from active neighbours (programs that signal through
+    /// `signal_along`), or "scatter" (the program's own scatter).
+    pub direction: &'static str,
+    /// Edges the signal pass read on this rank: the active vertices' edges when pushing or
+    /// scattering, the edges read before each vertex's early exit when pulling.
+    pub edges: u64,
     /// Ghost updates sent (vertex payloads).
     pub ghost_updates_sent: u64,
     /// Remote signals sent.
@@ -65,14 +72,22 @@ impl std::fmt::Display for StopReason {
 
 /// The frontier kinds `SuperstepMetrics::frontier` names, in wire order.
 const FRONTIER_NAMES: [&str; 3] = ["all", "sparse", "dense"];
+/// The directions `SuperstepMetrics::direction` names, in wire order.
+const DIRECTION_NAMES: [&str; 3] = ["scatter", "push", "pull"];
+
+fn wire_index(names: &[&str], name: &str) -> u8 {
+    names
+        .iter()
+        .position(|&n| n == name)
+        .expect("a name the engine uses") as u8
+}
 
 impl crate::wire::Wire for SuperstepMetrics {
     fn encode(&self, out: &mut Vec<u8>) {
-        let frontier = FRONTIER_NAMES
-            .iter()
-            .position(|&n| n == self.frontier)
-            .expect("a frontier kind the engine names") as u8;
+        let frontier = wire_index(&FRONTIER_NAMES, self.frontier);
+        let direction = wire_index(&DIRECTION_NAMES, self.direction);
         (self.iteration, self.active, frontier).encode(out);
+        (direction, self.edges).encode(out);
         (self.ghost_updates_sent, self.remote_signals_sent).encode(out);
         (self.edge_updates_sent, self.bytes_sent, self.messages_sent).encode(out);
         (self.compute_seconds, self.comm_seconds).encode(out);
@@ -81,6 +96,7 @@ impl crate::wire::Wire for SuperstepMetrics {
 
     fn decode(input: &mut &[u8]) -> Self {
         let (iteration, active, frontier) = <(usize, usize, u8)>::decode(input);
+        let (direction, edges) = <(u8, u64)>::decode(input);
         let (ghost_updates_sent, remote_signals_sent) = <(u64, u64)>::decode(input);
         let (edge_updates_sent, bytes_sent, messages_sent) = <(u64, u64, u64)>::decode(input);
         let (compute_seconds, comm_seconds) = <(f64, f64)>::decode(input);
@@ -88,6 +104,8 @@ impl crate::wire::Wire for SuperstepMetrics {
             iteration,
             active,
             frontier: FRONTIER_NAMES[frontier as usize],
+            direction: DIRECTION_NAMES[direction as usize],
+            edges,
             ghost_updates_sent,
             remote_signals_sent,
             edge_updates_sent,

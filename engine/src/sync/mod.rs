@@ -19,10 +19,13 @@
 //! in chunk order, so results do not depend on the number of threads.
 
 mod checkpoint;
+mod direction;
 mod edges;
 mod frontier;
 mod metrics;
+mod signals;
 
+pub use direction::{Direction, DirectionRule};
 pub(crate) use frontier::{Bitset, Frontier, FrontierKind};
 pub use metrics::{RunSummary, StopReason, SuperstepMetrics};
 
@@ -31,6 +34,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use self::edges::{CutEdgeTracker, EdgePlans, EdgeSlots};
+use self::signals::SignalSink;
 use crate::checkpoint::Checkpointing;
 use crate::comm::{Comm, ReduceOp};
 use crate::error::Result;
@@ -38,8 +42,8 @@ use crate::graph::{LocalGraph, Topology, zst_mut, zst_slice_mut};
 use crate::ids::LocalId;
 use crate::param::TableClient;
 use crate::program::{
-    Activation, Context, ContextFacts, Control, Neighbor, OutEdges, SuperstepInfo, VertexMut,
-    VertexProgram, VertexRef, fold, identity,
+    Activation, Context, ContextFacts, Control, EdgeDir, Neighbor, OutEdges, SuperstepInfo,
+    VertexMut, VertexProgram, VertexRef, fold, identity,
 };
 use crate::wire::Wire;
 
@@ -58,6 +62,8 @@ pub struct SyncConfig {
     pub log_progress: bool,
     /// Checkpoints to write, and one to resume from (default: none).
     pub checkpoint: Checkpointing,
+    /// How signals through `signal_along` choose push or pull (default: by frontier size).
+    pub direction: DirectionRule,
 }
 
 impl Default for SyncConfig {
@@ -66,6 +72,7 @@ impl Default for SyncConfig {
             max_iterations: DEFAULT_MAX_ITERATIONS,
             log_progress: true,
             checkpoint: Checkpointing::default(),
+            direction: DirectionRule::Auto,
         }
     }
 }
@@ -88,51 +95,12 @@ impl<M> ChunkOut<M> {
             dirty_edges,
         }
     }
-}
-
-/// Signals for the next superstep, combined per target.
-struct SignalSink<M> {
-    bits: Bitset,
-    list: Vec<LocalId>,
-    inbox: Vec<Option<M>>,
-    ghost_msgs: Vec<Option<M>>,
-    ghost_list: Vec<LocalId>,
-}
-
-impl<M> SignalSink<M> {
-    fn new(num_owned: usize, num_ghosts: usize) -> Self {
-        SignalSink {
-            bits: Bitset::new(num_owned),
-            list: Vec::new(),
-            inbox: (0..num_owned).map(|_| None).collect(),
-            ghost_msgs: (0..num_ghosts).map(|_| None).collect(),
-            ghost_list: Vec::new(),
-        }
-    }
-
-    fn deliver<P: VertexProgram<Message = M>>(
-        &mut self,
-        p: &P,
-        num_owned: usize,
-        v: LocalId,
-        msg: M,
-    ) {
-        let slot = if (v as usize) < num_owned {
-            if self.bits.insert(v as usize) {
-                self.list.push(v);
-            }
-            &mut self.inbox[v as usize]
-        } else {
-            let slot = &mut self.ghost_msgs[v as usize - num_owned];
-            if slot.is_none() {
-                self.ghost_list.push(v);
-            }
-            slot
-        };
-        match slot {
-            Some(acc) if std::mem::size_of::<M>() != 0 => p.combine_messages(acc, msg),
-            Some(_) => {}
-            None => *slot = Some(msg),
+    fn signals_only(signals: Vec<(LocalId, M)>) -> Self {
+        ChunkOut {
+            partial: Vec::new(),
+            signals,
+            stop: false,
+            dirty_edges: Vec::new(),
         }
     }
 }
@@ -149,6 +117,14 @@ pub struct SyncEngine<'a, P: VertexProgram> {
     inbox: Vec<Option<P::Message>>,
     frontier: Frontier,
     sink: SignalSink<P::Message>,
+    /// Edges along which the program signals through `signal_along` (`None`: it scatters
+    /// itself), the direction of the next superstep's signals, and the graph's edges
+    /// along them over all ranks.
+    signal_dir: EdgeDir,
+    direction: Direction,
+    total_edges: u64,
+    /// Pull only: which local vertices (owned and ghosts) ran in this superstep.
+    active_local: Bitset,
     aggregates: Vec<f64>,
     iteration: usize,
     edge_plans: Option<EdgePlans>,
@@ -209,6 +185,14 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         assert_eq!(data.len(), topo.num_local(), "one value per local vertex");
 
         let spare = data.clone();
+        let signal_dir = match program.activation() {
+            Activation::Signalled => program.signal_edges(),
+            Activation::All => EdgeDir::None,
+        };
+        let mut total_edges = [topo.in_csr.num_entries() as u64];
+        if signal_dir != EdgeDir::None {
+            comm.all_reduce_u64(&mut total_edges, ReduceOp::Sum)?;
+        }
         let mut engine = SyncEngine {
             program,
             comm,
@@ -219,6 +203,10 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             inbox: (0..n_owned).map(|_| None).collect(),
             frontier: Frontier::all(n_owned),
             sink: SignalSink::new(n_owned, n_ghosts),
+            signal_dir,
+            direction: Direction::Push,
+            total_edges: total_edges[0] * if signal_dir == EdgeDir::All { 2 } else { 1 },
+            active_local: Bitset::new(0),
             aggregates: no_aggregates,
             iteration: 0,
             edge_plans: None,
@@ -286,7 +274,8 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             &self.frontier,
             facts,
         );
-        let LocalGraph { topo, edge_data } = &mut *self.graph;
+        let graph: &mut LocalGraph<P::Edge> = self.graph;
+        let LocalGraph { topo, edge_data } = graph;
         let topo: &Topology = topo;
 
         // Install the new values: swap whole buffers when every vertex changed (ghosts are
@@ -302,10 +291,22 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let mut compute = t_compute.elapsed().as_secs_f64();
 
         let t_comm = Instant::now();
+        let pulling = self.signal_dir != EdgeDir::None && self.direction == Direction::Pull;
+        if pulling {
+            if self.active_local.words_mut().len() != topo.num_local().div_ceil(64) {
+                self.active_local = Bitset::new(topo.num_local());
+            }
+            self.active_local.clear_all();
+            self.frontier.mark(&mut self.active_local);
+        }
         let (owned, ghosts) = self.data.split_at_mut(n_owned);
+        let active_local = &mut self.active_local;
         let ghost_updates =
             exchange_ghosts::<P>(self.comm, topo, owned, Some(&self.frontier), |g, value| {
-                ghosts[g] = value
+                ghosts[g] = value;
+                if pulling {
+                    active_local.insert(n_owned + g);
+                }
             })?;
         let mut comm_secs = t_comm.elapsed().as_secs_f64();
 
@@ -314,15 +315,40 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         if track_cut_edges && self.edge_plans.is_none() {
             self.edge_plans = Some(EdgePlans::build(topo, edge_data.len())?);
         }
-        outs.extend(scatter_phase(
-            program,
-            topo,
-            edge_data,
-            &self.data,
-            &self.frontier,
-            facts,
-            track_cut_edges,
-        ));
+        let mut edges_touched = 0;
+        let direction_name = if self.signal_dir == EdgeDir::None {
+            outs.extend(scatter_phase(
+                program,
+                topo,
+                edge_data,
+                &self.data,
+                &self.frontier,
+                facts,
+                track_cut_edges,
+            ));
+            "scatter"
+        } else if pulling {
+            edges_touched = direction::pull(
+                program,
+                self.graph,
+                &self.data,
+                &self.active_local,
+                self.signal_dir,
+                &mut self.sink,
+            );
+            "pull"
+        } else {
+            let (lists, edges) = direction::push(
+                program,
+                self.graph,
+                &self.data,
+                &self.frontier,
+                self.signal_dir,
+            );
+            edges_touched = edges;
+            outs.extend(lists.into_iter().map(ChunkOut::signals_only));
+            "push"
+        };
         compute += t_scatter.elapsed().as_secs_f64();
 
         let t_finish = Instant::now();
@@ -339,6 +365,8 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                 FrontierKind::Sparse => "sparse",
                 FrontierKind::Dense => "dense",
             },
+            direction: direction_name,
+            edges: edges_touched,
             ghost_updates_sent: ghost_updates,
             remote_signals_sent: reduced.remote_signals,
             edge_updates_sent: reduced.edge_updates,
@@ -401,6 +429,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let mut partial: Vec<f64> = self.ops.iter().map(|&op| identity(op)).collect();
         let mut stop = false;
         let mut dirty_edges: Vec<usize> = Vec::new();
+        let mut signal_lists = Vec::with_capacity(outs.len());
         for out in outs {
             for (slot, x) in out.partial.into_iter().enumerate() {
                 fold(self.ops[slot], &mut partial[slot], x);
@@ -408,11 +437,10 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             stop |= out.stop;
             dirty_edges.extend(out.dirty_edges);
             if signalled_mode {
-                for (v, msg) in out.signals {
-                    self.sink.deliver(self.program, n_owned, v, msg);
-                }
+                signal_lists.push(out.signals);
             }
         }
+        self.sink.deliver_all(self.program, n_owned, signal_lists);
 
         // Remote signals and cut-edge updates, one buffer per peer.
         let mut remote_signals = 0u64;
@@ -479,9 +507,15 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         } else {
             n_owned as u64
         };
+        let frontier_edges = if self.signal_dir == EdgeDir::None {
+            0
+        } else {
+            direction::edges_of(self.graph, self.signal_dir, &self.sink.list)
+        };
         let mut buf = Vec::new();
         active.encode(&mut buf);
         signalled_here.encode(&mut buf);
+        frontier_edges.encode(&mut buf);
         stop.encode(&mut buf);
         for x in &partial {
             x.encode(&mut buf);
@@ -490,6 +524,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let mut reduced = Reduced {
             active: 0,
             signalled: 0,
+            frontier_edges: 0,
             stop: false,
             aggregates: self.ops.iter().map(|&op| identity(op)).collect(),
             remote_signals,
@@ -500,12 +535,18 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             let mut input = bytes.as_slice();
             reduced.active += u64::decode(&mut input);
             reduced.signalled += u64::decode(&mut input);
+            reduced.frontier_edges += u64::decode(&mut input);
             reduced.stop |= bool::decode(&mut input);
             for (slot, op) in self.ops.iter().enumerate() {
                 fold(*op, &mut reduced.aggregates[slot], f64::decode(&mut input));
             }
         }
 
+        self.direction = self.config.direction.choose(
+            reduced.signalled,
+            reduced.frontier_edges,
+            self.total_edges,
+        );
         // Install the next frontier; recycle the old one's bitset for the signals after it.
         if signalled_mode {
             let num_owned = n_owned;
@@ -567,6 +608,8 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
 struct Reduced {
     active: u64,
     signalled: u64,
+    /// Edges of the signalled vertices along the program's `signal_edges`.
+    frontier_edges: u64,
     stop: bool,
     aggregates: Vec<f64>,
     remote_signals: u64,

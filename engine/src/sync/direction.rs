@@ -1,0 +1,206 @@
+//! Direction-optimizing signal passes (Ligra's `edgeMap`, Beamer's direction-optimizing
+//! BFS) for programs that signal through [`VertexProgram::signal_along`].
+//!
+//! - **Push** visits the active vertices' edges and buffers a signal per message in the
+//!   task's list (delivered by [`super::signals`]); a signal to a ghost goes to its owner.
+//!   Cost: the active vertices' edges.
+//! - **Pull** visits every owned vertex's edges in the opposite direction and takes a
+//!   message from each active neighbour (owned or ghost: a bitset over all local vertices,
+//!   filled from the frontier and the ghost update, says which ran), combining into the
+//!   vertex's own slot, with the program's early exit
+//!   ([`VertexProgram::wants_signal`]). Cost: every edge up to the exit, sequential reads
+//!   and no writes to other vertices. A cut edge is pulled by its target's owner, so no
+//!   signal crosses ranks.
+//!
+//! The engine pulls when the active vertices and their edges exceed |E| / [`PULL_DIVISOR`]
+//! (Ligra's threshold), counted over all ranks so that every rank takes the same
+//! direction (a cut edge must be pushed by one side or pulled by the other, never both).
+
+use rayon::prelude::*;
+
+use super::CHUNK;
+use super::frontier::{Bitset, Frontier};
+use super::signals::{SignalSink, put};
+use crate::graph::LocalGraph;
+use crate::ids::LocalId;
+use crate::program::{EdgeDir, VertexProgram};
+
+/// Pull when the frontier's vertices and edges exceed |E| / `PULL_DIVISOR`.
+pub(crate) const PULL_DIVISOR: u64 = 20;
+
+/// The direction a superstep's signals travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Along the active vertices' edges.
+    Push,
+    /// Over every vertex's edges, from active neighbours.
+    Pull,
+}
+
+/// How the engine chooses the direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirectionRule {
+    /// By the size of the frontier's edges (the default).
+    #[default]
+    Auto,
+    /// Always push.
+    Push,
+    /// Always pull.
+    Pull,
+}
+
+impl DirectionRule {
+    /// The direction for a frontier of `active` vertices with `frontier_edges` edges in a
+    /// graph of `total_edges` edges (all counted over every rank).
+    pub(crate) fn choose(self, active: u64, frontier_edges: u64, total_edges: u64) -> Direction {
+        match self {
+            DirectionRule::Push => Direction::Push,
+            DirectionRule::Pull => Direction::Pull,
+            DirectionRule::Auto if (active + frontier_edges) * PULL_DIVISOR > total_edges => {
+                Direction::Pull
+            }
+            DirectionRule::Auto => Direction::Push,
+        }
+    }
+}
+
+/// The number of edges along `dir` of the vertices in `list`.
+pub(crate) fn edges_of<E: Sync>(graph: &LocalGraph<E>, dir: EdgeDir, list: &[LocalId]) -> u64 {
+    let topo = &graph.topo;
+    list.par_iter()
+        .map(|&v| {
+            let out = if dir.has_out() {
+                topo.out_csr.degree(v)
+            } else {
+                0
+            };
+            let inn = if dir.has_in() {
+                topo.in_csr.degree(v)
+            } else {
+                0
+            };
+            (out + inn) as u64
+        })
+        .sum()
+}
+
+/// Push: each task's signals, in task order, and the number of edges visited.
+pub(crate) fn push<P: VertexProgram>(
+    program: &P,
+    graph: &LocalGraph<P::Edge>,
+    data: &[P::Vertex],
+    frontier: &Frontier,
+    dir: EdgeDir,
+) -> (Vec<Vec<(LocalId, P::Message)>>, u64) {
+    let topo = &graph.topo;
+    let n_owned = topo.num_owned();
+    let tasks: Vec<(Vec<(LocalId, P::Message)>, u64)> = (0..n_owned.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut signals = Vec::new();
+            let mut edges = 0u64;
+            frontier.for_each_in(c * CHUNK, ((c + 1) * CHUNK).min(n_owned), |v| {
+                let src = &data[v as usize];
+                if dir.has_out() {
+                    let range = topo.out_csr.range(v);
+                    edges += range.len() as u64;
+                    for k in range {
+                        let t = topo.out_csr.neighbors[k];
+                        if let Some(m) =
+                            program.signal_along(src, graph.out_edge(k), &data[t as usize])
+                        {
+                            signals.push((t, m));
+                        }
+                    }
+                }
+                if dir.has_in() {
+                    let range = topo.in_csr.range(v);
+                    edges += range.len() as u64;
+                    for k in range {
+                        let t = topo.in_csr.neighbors[k];
+                        if let Some(m) =
+                            program.signal_along(src, graph.in_edge(k), &data[t as usize])
+                        {
+                            signals.push((t, m));
+                        }
+                    }
+                }
+            });
+            (signals, edges)
+        })
+        .collect();
+    let edges = tasks.iter().map(|t| t.1).sum();
+    (tasks.into_iter().map(|t| t.0).collect(), edges)
+}
+
+/// Pull into `sink` (empty of owned signals on entry): every owned vertex takes the
+/// messages of its active neighbours (`active`, over all local vertices). Returns the
+/// number of edges read.
+pub(crate) fn pull<P: VertexProgram>(
+    program: &P,
+    graph: &LocalGraph<P::Edge>,
+    data: &[P::Vertex],
+    active: &Bitset,
+    dir: EdgeDir,
+    sink: &mut SignalSink<P::Message>,
+) -> u64 {
+    let topo = &graph.topo;
+    let tasks: Vec<(Vec<LocalId>, u64)> = sink
+        .inbox
+        .par_chunks_mut(CHUNK)
+        .zip(sink.bits.words_mut().par_chunks_mut(CHUNK / 64))
+        .enumerate()
+        .map(|(c, (inbox, words))| {
+            let base = c * CHUNK;
+            let mut newly = Vec::new();
+            let mut edges = 0u64;
+            for (i, slot) in inbox.iter_mut().enumerate() {
+                let t = (base + i) as LocalId;
+                let dst = &data[t as usize];
+                if !program.wants_signal(dst, None) {
+                    continue;
+                }
+                let mut acc: Option<P::Message> = None;
+                // Senders along out-edges reach `t` over its in-edges, and the other way.
+                let mut take = |u: LocalId, edge: &P::Edge, acc: &mut Option<P::Message>| {
+                    edges += 1;
+                    if active.get(u as usize)
+                        && let Some(m) = program.signal_along(&data[u as usize], edge, dst)
+                    {
+                        put(program, acc, m);
+                        return program.wants_signal(dst, acc.as_ref());
+                    }
+                    true
+                };
+                let mut open = true;
+                if dir.has_out() {
+                    for k in topo.in_csr.range(t) {
+                        if !take(topo.in_csr.neighbors[k], graph.in_edge(k), &mut acc) {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
+                if open && dir.has_in() {
+                    for k in topo.out_csr.range(t) {
+                        if !take(topo.out_csr.neighbors[k], graph.out_edge(k), &mut acc) {
+                            break;
+                        }
+                    }
+                }
+                if let Some(m) = acc {
+                    *slot = Some(m);
+                    words[i / 64] |= 1 << (i % 64);
+                    newly.push(t);
+                }
+            }
+            (newly, edges)
+        })
+        .collect();
+    let mut edges = 0;
+    for (newly, e) in tasks {
+        sink.list.extend(newly);
+        edges += e;
+    }
+    edges
+}
