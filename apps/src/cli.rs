@@ -485,18 +485,14 @@ pub fn execute(cli: &Cli) -> Result<()> {
                 .checkpoint
                 .sync_only(common.async_config(progress).is_some())?;
             let input = prepare(common)?;
-            let weighted = input.clone().with_edges(sssp::weighted_input);
-            let Some(out) = run_app(common, progress, &weighted, |comm, g| {
-                let from = match config.source {
-                    Some(s) => s,
-                    None => sssp::smallest_vertex(comm, g.topology())?,
-                };
-                match common.async_config(progress) {
-                    Some(cfg) => sssp::run_async(from, comm, g, cfg),
-                    None => sssp::run(config, from, comm, g, progress),
-                }
-            })?
-            else {
+            // Without weights the graph stores no edge data (hop counts).
+            let out = if input.may_have_weights() {
+                let weighted = input.clone().with_edges(sssp::weighted_input);
+                sssp_on(common, config, progress, &weighted)?
+            } else {
+                sssp_on::<(), _>(common, config, progress, &input)?
+            };
+            let Some(out) = out else {
                 return Ok(());
             };
             let reached: Vec<&(VertexId, f64)> =
@@ -665,6 +661,25 @@ fn print_groups(values: &[(VertexId, VertexId)], what: &str, column: &str, top: 
 
 /// Runs an app with the common options; `None` in the processes of an MPI job that do not
 /// hold rank 0.
+/// Runs SSSP on `source`, whose edge data is the edges' lengths.
+fn sssp_on<L: sssp::EdgeLength, S: GraphSource<L>>(
+    common: &CommonArgs,
+    config: &SsspConfig,
+    progress: bool,
+    source: &S,
+) -> Result<Option<Collected<f64>>> {
+    run_app(common, progress, source, |comm, g| {
+        let from = match config.source {
+            Some(s) => s,
+            None => sssp::smallest_vertex(comm, g.topology())?,
+        };
+        match common.async_config(progress) {
+            Some(cfg) => sssp::run_async(from, comm, g, cfg),
+            None => sssp::run(config, from, comm, g, progress),
+        }
+    })
+}
+
 fn run_app<E, T, X, S, App>(
     common: &CommonArgs,
     progress: bool,

@@ -41,16 +41,53 @@ impl Default for SsspConfig {
     }
 }
 
-/// The SSSP program (vertex data: the tentative distance, `f64::INFINITY` = unreached).
-#[derive(Debug, Clone, Copy)]
-pub struct Sssp {
-    /// The source vertex.
-    pub source: VertexId,
+/// Edge data SSSP reads as an edge's length: `f64` weights, or `()` on a graph without
+/// weights, where every edge has length 1 (hop counts, BFS) and no edge data is stored.
+pub trait EdgeLength: Wire + Send + Sync {
+    /// Whether every edge has length 1.
+    const UNIT: bool;
+    /// The length.
+    fn length(&self) -> f64;
 }
 
-impl VertexProgram for Sssp {
+impl EdgeLength for f64 {
+    const UNIT: bool = false;
+    #[inline]
+    fn length(&self) -> f64 {
+        *self
+    }
+}
+
+impl EdgeLength for () {
+    const UNIT: bool = true;
+    #[inline]
+    fn length(&self) -> f64 {
+        1.0
+    }
+}
+
+/// The SSSP program (vertex data: the tentative distance, `f64::INFINITY` = unreached),
+/// over edges whose data is their length (`L`: `f64` weights or `()` for hop counts).
+#[derive(Debug, Clone, Copy)]
+pub struct Sssp<L = f64> {
+    /// The source vertex.
+    pub source: VertexId,
+    length: std::marker::PhantomData<fn() -> L>,
+}
+
+impl<L> Sssp<L> {
+    /// Shortest paths from `source`.
+    pub fn new(source: VertexId) -> Self {
+        Sssp {
+            source,
+            length: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<L: EdgeLength> VertexProgram for Sssp<L> {
     type Vertex = f64;
-    type Edge = f64;
+    type Edge = L;
     type Gather = ();
     type Message = f64;
 
@@ -72,9 +109,18 @@ impl VertexProgram for Sssp {
         EdgeDir::Out
     }
 
-    fn signal_along(&self, src: &f64, weight: &f64, dst: &f64) -> Option<f64> {
-        let offer = *src + *weight;
+    fn signal_along(&self, src: &f64, edge: &L, dst: &f64) -> Option<f64> {
+        let offer = *src + edge.length();
         (offer < *dst).then_some(offer)
+    }
+
+    /// With unit lengths the synchronous supersteps are BFS levels: every vertex active in
+    /// a superstep holds the same distance (its level), so a vertex already reached, or
+    /// offered a distance in this superstep, takes no better offer (the pull stops at the
+    /// first active in-neighbour, as direction-optimizing BFS does). With weights every
+    /// offer counts.
+    fn wants_signal(&self, dst: &f64, received: Option<&f64>) -> bool {
+        !L::UNIT || (dst.is_infinite() && received.is_none())
     }
 
     fn combine_messages(&self, acc: &mut f64, msg: f64) {
@@ -106,15 +152,15 @@ pub fn weighted_input(
 
 /// Runs SSSP from `source` on this rank's graph (collective); returns owned vertices'
 /// distances. Fails on every rank when no rank owns `source`.
-pub fn run(
+pub fn run<L: EdgeLength>(
     config: &SsspConfig,
     source: VertexId,
     comm: &dyn Comm,
-    graph: &mut LocalGraph<f64>,
+    graph: &mut LocalGraph<L>,
     progress: bool,
 ) -> crate::Result<RankRun<f64>> {
     check_source(source, comm, graph)?;
-    let program = Sssp { source };
+    let program = Sssp::<L>::new(source);
     let sync = SyncConfig {
         max_iterations: config.max_iterations,
         log_progress: progress,
@@ -125,7 +171,7 @@ pub fn run(
 }
 
 /// Fails on every rank when no rank owns `source` (collective).
-fn check_source(source: VertexId, comm: &dyn Comm, graph: &LocalGraph<f64>) -> crate::Result<()> {
+fn check_source<L>(source: VertexId, comm: &dyn Comm, graph: &LocalGraph<L>) -> crate::Result<()> {
     if !comm.any(graph.owned_local_id(source).is_some())? {
         return Err(crate::AppError::Config(format!(
             "--source {source} is not a vertex of the graph"
@@ -136,15 +182,15 @@ fn check_source(source: VertexId, comm: &dyn Comm, graph: &LocalGraph<f64>) -> c
 
 /// Runs SSSP from `source` with the asynchronous engine (collective): signals carry
 /// tentative distances, combined by `min`.
-pub fn run_async(
+pub fn run_async<L: EdgeLength>(
     source: VertexId,
     comm: &dyn Comm,
-    graph: &mut LocalGraph<f64>,
+    graph: &mut LocalGraph<L>,
     config: AsyncConfig,
 ) -> crate::Result<RankRun<f64>> {
     check_source(source, comm, graph)?;
     Ok(run_program_async(
-        &Sssp { source },
+        &Sssp::<L>::new(source),
         comm,
         graph,
         config,

@@ -157,3 +157,46 @@ where
         (self.make)(&self.input.name(), edges)
     }
 }
+
+impl GraphInput {
+    /// Whether the input may carry edge weights, from its header or first data line
+    /// (nothing else is read): `false` only when it surely has none (a SNAP list whose
+    /// first edge has two columns, a `pattern` Matrix Market file, a METIS graph whose
+    /// `fmt` names no edge weights, an unweighted binary graph, the bundled graph). Apps
+    /// whose edge data is a weight use it to run without edge data on unweighted graphs;
+    /// any doubt (an unreadable or malformed start) answers `true`, and the reader then
+    /// reports the problem with its file and line.
+    pub fn may_have_weights(&self) -> bool {
+        let GraphInput::File { path, format } = self else {
+            return false;
+        };
+        if *format == Format::Gsk {
+            return gsk::is_weighted(path).unwrap_or(true);
+        }
+        let Ok(source) = crate::source::Source::file(path) else {
+            return true;
+        };
+        let Ok(mut lines) = source.lines_from_start() else {
+            return true;
+        };
+        let comment =
+            |line: &[u8]| matches!(crate::text::first_non_space(line), None | Some(b'#' | b'%'));
+        let mut first = true;
+        while let Ok(Some((_, line))) = lines.next_line() {
+            match format {
+                Format::Mtx if first => {
+                    return crate::mtx::parse_banner(line).map_or(true, |(valued, _)| valued);
+                }
+                Format::Metis if !comment(line) => {
+                    return crate::metis::parse_header(line).map_or(true, |h| h.edge_weights);
+                }
+                Format::Snap if !comment(line) => {
+                    return crate::text::Tokens::new(line).count() != 2;
+                }
+                _ => {}
+            }
+            first = false;
+        }
+        true
+    }
+}

@@ -8,7 +8,7 @@ use gasket_apps::run::{Collected, DirectionArgs, DirectionChoice, run_on_ranks};
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
 use gasket_datasets::GraphInput;
-use gasket_engine::Backend;
+use gasket_engine::{Backend, LocalGraph};
 use gasket_partitioning::Partitioning;
 use gasket_tests::{on_ranks, read_whole, shared_dataset};
 
@@ -139,18 +139,28 @@ fn sssp_matches_dijkstra() {
                     direction: DirectionArgs { direction },
                     ..SsspConfig::default()
                 };
-                let out = run_on_ranks(
+                // Unit weights stored as `f64` edge data, and hop counts without edge data
+                // (the pull's BFS early exit).
+                let weighted = run_on_ranks(
                     Backend::Threads(ranks),
                     &wiki_vote(),
                     &Partitioning::default(),
                     false,
-                    |c, g| sssp::run(&config, source, c, g, false),
-                )
-                .unwrap()
-                .expect("thread ranks return rank 0's results");
-                assert_eq!(out.values, expect, "source {source}, {direction:?}");
-                if source == 30 {
-                    assert_directions(&out, direction);
+                    |c, g: &mut LocalGraph<f64>| sssp::run(&config, source, c, g, false),
+                );
+                let hops = run_on_ranks(
+                    Backend::Threads(ranks),
+                    &wiki_vote(),
+                    &Partitioning::default(),
+                    false,
+                    |c, g: &mut LocalGraph<()>| sssp::run(&config, source, c, g, false),
+                );
+                for out in [weighted, hops] {
+                    let out = out.unwrap().expect("thread ranks return rank 0's results");
+                    assert_eq!(out.values, expect, "source {source}, {direction:?}");
+                    if source == 30 {
+                        assert_directions(&out, direction);
+                    }
                 }
             });
         }

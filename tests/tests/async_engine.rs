@@ -119,8 +119,10 @@ fn sssp_on_wiki_vote_with_weights_equals_dijkstra() {
                 let cfg = config(scheduler, consistency);
                 let got = run_in_memory(ranks, &graph, |c, g| {
                     Ok(
-                        run_program_async(&Sssp { source }, c, g, cfg.clone(), |v| *v.data())?
-                            .values,
+                        run_program_async(&Sssp::<f64>::new(source), c, g, cfg.clone(), |v| {
+                            *v.data()
+                        })?
+                        .values,
                     )
                 });
                 assert_eq!(got, expect, "{ranks} rank(s), {cfg:?}");

@@ -197,6 +197,11 @@ pub(crate) struct GskFile {
     header: GskHeader,
 }
 
+/// Whether the binary graph at `path` stores edge weights (reads its header only).
+pub(crate) fn is_weighted(path: &Path) -> Result<bool, DatasetError> {
+    Ok(GskFile::open(path)?.header.weighted)
+}
+
 impl GskFile {
     fn open(path: &Path) -> Result<Self, DatasetError> {
         let io = |source| DatasetError::Io {

@@ -18,9 +18,9 @@
 
 use rayon::prelude::*;
 
-use super::CHUNK;
 use super::frontier::{Bitset, Frontier};
 use super::signals::{SignalSink, put};
+use super::{CHUNK, neighbour};
 use crate::graph::LocalGraph;
 use crate::ids::LocalId;
 use crate::program::{EdgeDir, VertexProgram};
@@ -134,9 +134,27 @@ pub(crate) fn push<P: VertexProgram>(
 }
 
 /// Pull into `sink` (empty of owned signals on entry): every owned vertex takes the
-/// messages of its active neighbours (`active`, over all local vertices). Returns the
-/// number of edges read.
+/// messages of its active neighbours (`active`, over all local vertices; `None` when every
+/// vertex ran). Returns the number of edges read.
 pub(crate) fn pull<P: VertexProgram>(
+    program: &P,
+    graph: &LocalGraph<P::Edge>,
+    data: &[P::Vertex],
+    active: Option<&Bitset>,
+    dir: EdgeDir,
+    sink: &mut SignalSink<P::Message>,
+) -> u64 {
+    match active {
+        None => pull_with::<P, true>(program, graph, data, &Bitset::new(0), dir, sink),
+        Some(bits) => {
+            // `pull_row` reads bits of local ids unchecked.
+            assert!(bits.len() >= data.len(), "an active bit per local vertex");
+            pull_with::<P, false>(program, graph, data, bits, dir, sink)
+        }
+    }
+}
+
+fn pull_with<P: VertexProgram, const ALL: bool>(
     program: &P,
     graph: &LocalGraph<P::Edge>,
     data: &[P::Vertex],
@@ -155,6 +173,7 @@ pub(crate) fn pull<P: VertexProgram>(
             let mut newly = Vec::new();
             let mut edges = 0u64;
             for (i, slot) in inbox.iter_mut().enumerate() {
+                debug_assert!(slot.is_none(), "pull starts from an empty sink");
                 let t = (base + i) as LocalId;
                 let dst = &data[t as usize];
                 if !program.wants_signal(dst, None) {
@@ -162,31 +181,36 @@ pub(crate) fn pull<P: VertexProgram>(
                 }
                 let mut acc: Option<P::Message> = None;
                 // Senders along out-edges reach `t` over its in-edges, and the other way.
-                let mut take = |u: LocalId, edge: &P::Edge, acc: &mut Option<P::Message>| {
-                    edges += 1;
-                    if active.get(u as usize)
-                        && let Some(m) = program.signal_along(&data[u as usize], edge, dst)
-                    {
-                        put(program, acc, m);
-                        return program.wants_signal(dst, acc.as_ref());
-                    }
-                    true
-                };
                 let mut open = true;
                 if dir.has_out() {
-                    for k in topo.in_csr.range(t) {
-                        if !take(topo.in_csr.neighbors[k], graph.in_edge(k), &mut acc) {
-                            open = false;
-                            break;
-                        }
-                    }
+                    let range = topo.in_csr.range(t);
+                    let start = range.start;
+                    let row = &topo.in_csr.neighbors[range];
+                    open = pull_row::<P, ALL>(
+                        program,
+                        data,
+                        active,
+                        dst,
+                        row,
+                        &mut acc,
+                        &mut edges,
+                        |k| graph.in_edge(start + k),
+                    );
                 }
                 if open && dir.has_in() {
-                    for k in topo.out_csr.range(t) {
-                        if !take(topo.out_csr.neighbors[k], graph.out_edge(k), &mut acc) {
-                            break;
-                        }
-                    }
+                    let range = topo.out_csr.range(t);
+                    let start = range.start;
+                    let row = &topo.out_csr.neighbors[range];
+                    pull_row::<P, ALL>(
+                        program,
+                        data,
+                        active,
+                        dst,
+                        row,
+                        &mut acc,
+                        &mut edges,
+                        |k| graph.out_edge(start + k),
+                    );
                 }
                 if let Some(m) = acc {
                     *slot = Some(m);
@@ -203,4 +227,39 @@ pub(crate) fn pull<P: VertexProgram>(
         edges += e;
     }
     edges
+}
+
+/// Takes the messages of the active senders in one row (`row[k]` sent along `edge(k)`)
+/// into `acc`. Returns false when the program's early exit closed the vertex.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn pull_row<'e, P: VertexProgram, const ALL: bool>(
+    program: &P,
+    data: &[P::Vertex],
+    active: &Bitset,
+    dst: &P::Vertex,
+    row: &[LocalId],
+    acc: &mut Option<P::Message>,
+    edges: &mut u64,
+    edge: impl Fn(usize) -> &'e P::Edge,
+) -> bool
+where
+    P::Edge: 'e,
+{
+    for (k, &u) in row.iter().enumerate() {
+        // SAFETY: `u` is a local id of the topology, below `data.len()` (see
+        // `neighbour`), and `pull` checked that `active` has a bit for each.
+        if !ALL && !unsafe { active.get_unchecked(u as usize) } {
+            continue;
+        }
+        if let Some(m) = program.signal_along(neighbour(data, u), edge(k), dst) {
+            put(program, acc, m);
+            if !program.wants_signal(dst, acc.as_ref()) {
+                *edges += k as u64 + 1;
+                return false;
+            }
+        }
+    }
+    *edges += row.len() as u64;
+    true
 }

@@ -29,6 +29,20 @@ impl Bitset {
     pub fn get(&self, i: usize) -> bool {
         self.words[i / 64] >> (i % 64) & 1 != 0
     }
+    /// Reads bit `i` without a bounds check.
+    ///
+    /// # Safety
+    /// `i < self.len()`.
+    #[inline(always)]
+    pub unsafe fn get_unchecked(&self, i: usize) -> bool {
+        debug_assert!(i < self.len());
+        // SAFETY: `i / 64 < words.len()` when `i < len()`, by the caller's contract.
+        unsafe { *self.words.get_unchecked(i / 64) >> (i % 64) & 1 != 0 }
+    }
+    /// Number of bits (a multiple of 64: the words' bits).
+    pub fn len(&self) -> usize {
+        self.words.len() * 64
+    }
     /// Sets bit `i`; returns true when it was clear before.
     #[inline]
     pub fn insert(&mut self, i: usize) -> bool {

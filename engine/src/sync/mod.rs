@@ -328,11 +328,12 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             ));
             "scatter"
         } else if pulling {
+            let everyone = self.frontier.kind() == FrontierKind::All;
             edges_touched = direction::pull(
                 program,
                 self.graph,
                 &self.data,
-                &self.active_local,
+                (!everyone).then_some(&self.active_local),
                 self.signal_dir,
                 &mut self.sink,
             );
@@ -629,7 +630,7 @@ fn chunk_range(c: usize, n_owned: usize) -> std::ops::Range<usize> {
 /// The value of neighbour `u`, without a bounds check: the pull loop's one random load
 /// per edge, which a check (compare and branch per edge) slows by a fifth at scale 20.
 #[inline(always)]
-fn neighbour<V>(data: &[V], u: LocalId) -> &V {
+pub(super) fn neighbour<V>(data: &[V], u: LocalId) -> &V {
     debug_assert!((u as usize) < data.len());
     // SAFETY: a Topology is only made by the graph builder or `LocalGraph::from_whole`
     // (which checks it), whose CSR neighbours are local ids below `num_local()`, and the
