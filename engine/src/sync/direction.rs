@@ -18,7 +18,7 @@
 
 use rayon::prelude::*;
 
-use super::frontier::{Bitset, Frontier};
+use super::frontier::{AtomicBitset, Bitset, Frontier};
 use super::signals::{SignalSink, put};
 use super::{CHUNK, neighbour};
 use crate::graph::LocalGraph;
@@ -84,53 +84,97 @@ pub(crate) fn edges_of<E: Sync>(graph: &LocalGraph<E>, dir: EdgeDir, list: &[Loc
         .sum()
 }
 
-/// Push: each task's signals, in task order, and the number of edges visited.
+/// Edges per push task: the frontier's edges are cut into tasks of about this many, a
+/// hub's row over several tasks, so one hub does not hold up a superstep.
+const PUSH_TASK_EDGES: usize = 4096;
+
+/// A run of one active vertex's edges: the vertex, whether they are out-edges (else
+/// in-edges), and their positions in that CSR.
+type Piece = (LocalId, bool, std::ops::Range<usize>);
+
+/// The frontier's edges along `dir` as tasks of about [`PUSH_TASK_EDGES`] edges, in
+/// vertex order.
+fn push_tasks<E>(graph: &LocalGraph<E>, frontier: &Frontier, dir: EdgeDir) -> Vec<Vec<Piece>> {
+    let topo = &graph.topo;
+    let mut tasks = vec![Vec::new()];
+    let mut filled = 0;
+    let mut add = |v: LocalId, out: bool, mut range: std::ops::Range<usize>| {
+        while !range.is_empty() {
+            let take = (PUSH_TASK_EDGES - filled).min(range.len());
+            let last = tasks.last_mut().expect("a task");
+            last.push((v, out, range.start..range.start + take));
+            range.start += take;
+            filled += take;
+            if filled == PUSH_TASK_EDGES {
+                tasks.push(Vec::new());
+                filled = 0;
+            }
+        }
+    };
+    frontier.for_each_in(0, topo.num_owned(), |v| {
+        if dir.has_out() {
+            add(v, true, topo.out_csr.range(v));
+        }
+        if dir.has_in() {
+            add(v, false, topo.in_csr.range(v));
+        }
+    });
+    tasks
+}
+
+/// Push: each task's signals, in task order, and the number of edges visited. A target
+/// that [`VertexProgram::wants_signal`] closes with its first message (BFS) is claimed in
+/// `closed` (over all local vertices, clear on entry and on return), and later messages
+/// to it are dropped on the spot: the program's contract makes them change nothing.
 pub(crate) fn push<P: VertexProgram>(
     program: &P,
     graph: &LocalGraph<P::Edge>,
     data: &[P::Vertex],
     frontier: &Frontier,
     dir: EdgeDir,
+    closed: &AtomicBitset,
 ) -> (Vec<Vec<(LocalId, P::Message)>>, u64) {
     let topo = &graph.topo;
-    let n_owned = topo.num_owned();
-    let tasks: Vec<(Vec<(LocalId, P::Message)>, u64)> = (0..n_owned.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
+    let tasks = push_tasks(graph, frontier, dir);
+    let lists: Vec<(Vec<(LocalId, P::Message)>, u64)> = tasks
+        .par_iter()
+        .map(|pieces| {
             let mut signals = Vec::new();
             let mut edges = 0u64;
-            frontier.for_each_in(c * CHUNK, ((c + 1) * CHUNK).min(n_owned), |v| {
-                let src = &data[v as usize];
-                if dir.has_out() {
-                    let range = topo.out_csr.range(v);
-                    edges += range.len() as u64;
-                    for k in range {
-                        let t = topo.out_csr.neighbors[k];
-                        if let Some(m) =
-                            program.signal_along(src, graph.out_edge(k), &data[t as usize])
-                        {
-                            signals.push((t, m));
+            for (v, out, range) in pieces {
+                let src = &data[*v as usize];
+                edges += range.len() as u64;
+                let csr = if *out { &topo.out_csr } else { &topo.in_csr };
+                for k in range.clone() {
+                    let t = csr.neighbors[k];
+                    let edge = if *out {
+                        graph.out_edge(k)
+                    } else {
+                        graph.in_edge(k)
+                    };
+                    let dst = &data[t as usize];
+                    if !program.wants_signal(dst, None) {
+                        continue;
+                    }
+                    if let Some(m) = program.signal_along(src, edge, dst) {
+                        if !program.wants_signal(dst, Some(&m)) && !closed.claim(t as usize) {
+                            continue;
                         }
+                        signals.push((t, m));
                     }
                 }
-                if dir.has_in() {
-                    let range = topo.in_csr.range(v);
-                    edges += range.len() as u64;
-                    for k in range {
-                        let t = topo.in_csr.neighbors[k];
-                        if let Some(m) =
-                            program.signal_along(src, graph.in_edge(k), &data[t as usize])
-                        {
-                            signals.push((t, m));
-                        }
-                    }
-                }
-            });
+            }
             (signals, edges)
         })
         .collect();
-    let edges = tasks.iter().map(|t| t.1).sum();
-    (tasks.into_iter().map(|t| t.0).collect(), edges)
+    // Clear the claims of this superstep (only signalled targets were claimed).
+    lists.par_iter().for_each(|(signals, _)| {
+        signals
+            .iter()
+            .for_each(|&(t, _)| closed.release(t as usize))
+    });
+    let edges = lists.iter().map(|t| t.1).sum();
+    (lists.into_iter().map(|t| t.0).collect(), edges)
 }
 
 /// Pull into `sink` (empty of owned signals on entry): every owned vertex takes the

@@ -103,6 +103,32 @@ impl Bitset {
     }
 }
 
+/// A fixed-size bitset that tasks set concurrently.
+#[derive(Debug, Default)]
+pub struct AtomicBitset {
+    words: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl AtomicBitset {
+    /// An all-zero bitset of `n` bits.
+    pub fn new(n: usize) -> Self {
+        AtomicBitset {
+            words: (0..n.div_ceil(64)).map(|_| Default::default()).collect(),
+        }
+    }
+    /// Sets bit `i`; returns true for the one caller that found it clear.
+    #[inline]
+    pub fn claim(&self, i: usize) -> bool {
+        let mask = 1u64 << (i % 64);
+        self.words[i / 64].fetch_or(mask, std::sync::atomic::Ordering::Relaxed) & mask == 0
+    }
+    /// Clears bit `i`.
+    #[inline]
+    pub fn release(&self, i: usize) {
+        self.words[i / 64].fetch_and(!(1u64 << (i % 64)), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// How the active vertices of a superstep are enumerated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrontierKind {

@@ -26,7 +26,7 @@ mod metrics;
 mod signals;
 
 pub use direction::{Direction, DirectionRule};
-pub(crate) use frontier::{Bitset, Frontier, FrontierKind};
+pub(crate) use frontier::{AtomicBitset, Bitset, Frontier, FrontierKind};
 pub use metrics::{RunSummary, StopReason, SuperstepMetrics};
 
 use std::time::Instant;
@@ -125,6 +125,8 @@ pub struct SyncEngine<'a, P: VertexProgram> {
     total_edges: u64,
     /// Pull only: which local vertices (owned and ghosts) ran in this superstep.
     active_local: Bitset,
+    /// Push only: targets closed by a message in this superstep (all clear in between).
+    closed: AtomicBitset,
     aggregates: Vec<f64>,
     iteration: usize,
     edge_plans: Option<EdgePlans>,
@@ -207,6 +209,11 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             direction: Direction::Push,
             total_edges: total_edges[0] * if signal_dir == EdgeDir::All { 2 } else { 1 },
             active_local: Bitset::new(0),
+            closed: AtomicBitset::new(if signal_dir == EdgeDir::None {
+                0
+            } else {
+                topo.num_local()
+            }),
             aggregates: no_aggregates,
             iteration: 0,
             edge_plans: None,
@@ -345,6 +352,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                 &self.data,
                 &self.frontier,
                 self.signal_dir,
+                &self.closed,
             );
             edges_touched = edges;
             outs.extend(lists.into_iter().map(ChunkOut::signals_only));
