@@ -1,5 +1,5 @@
-//! The complete example programs of apps/examples (k-core, label propagation, triangle
-//! counting, ALS), each written against the public API: on 1 and 4 thread ranks each one
+//! The complete example programs of apps/examples (BFS, k-core, label propagation,
+//! triangle counting, ALS), each written against the public API: on 1 and 4 thread ranks each one
 //! runs and reports that its result equals its serial verifier (an example exits 1 when
 //! it does not).
 
@@ -48,6 +48,21 @@ fn graph_examples_match_their_verifiers_on_wiki_vote() {
             out.contains("every label matches the serial verifier"),
             "{out}"
         );
+    }
+}
+
+#[test]
+fn bfs_example_pushes_and_pulls_and_matches_its_verifier() {
+    let wiki_vote = shared_dataset("wiki-Vote.txt.gz");
+    for ranks in [1, 2, 4] {
+        // Vertex 30 reaches most of the graph in a few supersteps: its frontier's edges
+        // pass |E|/20 in the middle ones.
+        let out = run_example("bfs", &[wiki_vote.as_os_str(), "30".as_ref()], ranks);
+        assert!(
+            out.contains("every hop count matches the serial verifier"),
+            "{out}"
+        );
+        assert!(out.contains(", push\n") && out.contains(", pull\n"), "{out}");
     }
 }
 
