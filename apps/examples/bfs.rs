@@ -98,7 +98,13 @@ fn main() {
             .to_string_lossy()
             .parse()
             .unwrap_or_else(|_| fail(&"SOURCE is not a vertex id")),
-        None => edges.src.iter().chain(&edges.dst).copied().min().unwrap_or(0),
+        None => edges
+            .src
+            .iter()
+            .chain(&edges.dst)
+            .copied()
+            .min()
+            .unwrap_or(0),
     };
     let outcome = Launcher::from_env()
         .and_then(|launcher| launcher.run(&input, &Bfs { source }, |v| *v.data()));

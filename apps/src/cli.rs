@@ -406,7 +406,7 @@ pub fn execute(cli: &Cli) -> Result<()> {
             let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| match &asynchronous {
                 Some(cfg) => Ok(run_program_async(
-                    &components::Components,
+                    &components::Components::default(),
                     comm,
                     g,
                     cfg.clone(),

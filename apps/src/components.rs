@@ -6,6 +6,9 @@
 //! each label is the smallest id of its component. Supersteps are bounded by the largest
 //! component diameter plus one.
 //!
+//! On a graph that lists both directions of every edge (checked in one pass before the
+//! run) labels follow out-edges only, the other direction being the same edges again.
+//!
 //! Design: label propagation signals through `signal_along` (no gather), so the engine
 //! pushes along the edges of the vertices that changed when they are few, and pulls over
 //! every vertex's edges from changed neighbours when they are many (the first supersteps
@@ -42,7 +45,12 @@ impl Default for ComponentsConfig {
 
 /// The label-propagation program (vertex data: the current label).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Components;
+pub struct Components {
+    /// The graph lists both directions of every edge ([`Topology::is_symmetric`]): labels
+    /// then travel along out-edges only, which reach every neighbour (half the edges of
+    /// following both directions; `min` does not count repeats, so the result is the same).
+    pub symmetric: bool,
+}
 
 impl VertexProgram for Components {
     type Vertex = VertexId;
@@ -68,7 +76,11 @@ impl VertexProgram for Components {
     }
 
     fn signal_edges(&self) -> EdgeDir {
-        EdgeDir::All
+        if self.symmetric {
+            EdgeDir::Out
+        } else {
+            EdgeDir::All
+        }
     }
 
     fn signal_along(&self, src: &VertexId, _edge: &(), dst: &VertexId) -> Option<VertexId> {
@@ -93,7 +105,10 @@ pub fn run(
         checkpoint: config.checkpoint.settings(1),
         direction: config.direction.rule(),
     };
-    Ok(run_program(&Components, comm, graph, sync, |v| *v.data())?)
+    let program = Components {
+        symmetric: !comm.any(!graph.topology().is_symmetric())?,
+    };
+    Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
 }
 
 /// Serial reference: union-find with path halving; label = smallest id of the component.

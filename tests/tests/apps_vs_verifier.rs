@@ -8,7 +8,8 @@ use gasket_apps::run::{Collected, DirectionArgs, DirectionChoice, run_on_ranks};
 use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
 use gasket_datasets::GraphInput;
-use gasket_engine::{Backend, LocalGraph};
+use gasket_engine::comm::CommExt;
+use gasket_engine::{Backend, InMemory, LocalGraph};
 use gasket_partitioning::Partitioning;
 use gasket_tests::{on_ranks, read_whole, shared_dataset};
 
@@ -164,5 +165,60 @@ fn sssp_matches_dijkstra() {
                 }
             });
         }
+    }
+}
+
+/// Components on a graph that lists both directions of every edge: the symmetry check
+/// passes on every rank, labels follow out-edges only (a pull reads each edge once, not
+/// twice), and the labels equal union-find's. With one reverse edge missing, or two
+/// reverse edges rewired so that every degree stays the same, the check fails and both
+/// directions are followed.
+#[test]
+fn components_on_a_symmetric_graph_follow_one_direction() {
+    let (edges, vertices) = wiki_vote_edges();
+    let both: Vec<(u64, u64)> = edges.iter().flat_map(|&(s, d)| [(s, d), (d, s)]).collect();
+    let expect = components::verify(&both, &vertices);
+    let mut dropped = both.clone();
+    dropped.pop();
+    // (b, a) and (d, c) become (b, c) and (d, a): the same degrees, other neighbours.
+    let mut rewired = both.clone();
+    let i = 1;
+    let (b, a) = rewired[i];
+    let j = (3..rewired.len())
+        .step_by(2)
+        .find(|&j| ![a, b].contains(&rewired[j].0) && ![a, b].contains(&rewired[j].1))
+        .expect("a reverse edge apart from the first");
+    let (d, c) = rewired[j];
+    rewired[i] = (b, c);
+    rewired[j] = (d, a);
+    for (graph, symmetric) in [(&both, true), (&dropped, false), (&rewired, false)] {
+        let source = InMemory::new(graph.iter().map(|&(s, d)| (s, d, ())).collect());
+        on_ranks(|ranks| {
+            let config = ComponentsConfig {
+                direction: DirectionArgs {
+                    direction: DirectionChoice::Pull,
+                },
+                ..ComponentsConfig::default()
+            };
+            let out = run_on_ranks(
+                Backend::Threads(ranks),
+                &source,
+                &Partitioning::default(),
+                false,
+                |c, g| {
+                    let everywhere = !c.any(!g.topology().is_symmetric())?;
+                    assert_eq!(everywhere, symmetric, "the check on {ranks} ranks");
+                    components::run(&config, c, g, false)
+                },
+            )
+            .unwrap()
+            .expect("thread ranks return rank 0's results");
+            if symmetric {
+                assert_eq!(out.values, expect, "{ranks} ranks");
+            }
+            let first_pull: u64 = out.metrics.iter().map(|rank| rank[0].edges).sum();
+            let directions = if symmetric { 1 } else { 2 };
+            assert_eq!(first_pull, directions * graph.len() as u64, "{ranks} ranks");
+        });
     }
 }

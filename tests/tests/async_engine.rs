@@ -50,7 +50,7 @@ fn unweighted(edges: &[(u64, u64)], vertices: &[u64]) -> MemGraph<()> {
 fn check_components(edges: &[(u64, u64)], vertices: &[u64], ranks: usize, cfg: &AsyncConfig) {
     let expect = components::verify(edges, vertices);
     let got = run_in_memory(ranks, &unweighted(edges, vertices), |c, g| {
-        Ok(run_program_async(&Components, c, g, cfg.clone(), |v| *v.data())?.values)
+        Ok(run_program_async(&Components::default(), c, g, cfg.clone(), |v| *v.data())?.values)
     });
     assert_eq!(got, expect, "{ranks} rank(s), {cfg:?}");
 }

@@ -62,7 +62,10 @@ fn bfs_example_pushes_and_pulls_and_matches_its_verifier() {
             out.contains("every hop count matches the serial verifier"),
             "{out}"
         );
-        assert!(out.contains(", push\n") && out.contains(", pull\n"), "{out}");
+        assert!(
+            out.contains(", push\n") && out.contains(", pull\n"),
+            "{out}"
+        );
     }
 }
 

@@ -11,6 +11,7 @@ use gasket_apps::sssp::{self, SsspConfig};
 use gasket_datasets::Format;
 use gasket_datasets::GraphInput;
 use gasket_engine::Backend;
+use gasket_engine::LocalGraph;
 use gasket_engine::Placement;
 use gasket_partitioning::Method;
 use gasket_partitioning::Partitioning;
@@ -65,9 +66,13 @@ fn check_all_apps(placement: &Partitioning) {
     );
 
     let weighted: Vec<(u64, u64, f64)> = edges.iter().map(|&(s, d)| (s, d, 1.0)).collect();
-    let out = run_on_ranks(backend, &source, placement, false, |c, g| {
-        sssp::run(&SsspConfig::default(), 3, c, g, false)
-    })
+    let out = run_on_ranks(
+        backend,
+        &source,
+        placement,
+        false,
+        |c, g: &mut LocalGraph<f64>| sssp::run(&SsspConfig::default(), 3, c, g, false),
+    )
     .unwrap()
     .expect("rank 0's results");
     assert_eq!(

@@ -58,6 +58,40 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// Whether every owned vertex has the same neighbours, with the same multiplicities,
+    /// along its out-edges as along its in-edges: on every rank, this means the graph
+    /// lists both directions of every edge (an undirected graph stored as a directed
+    /// one). One pass over both CSRs, counting each row's neighbours up and down in a
+    /// per-task array; it stops at the first vertex that differs.
+    pub fn is_symmetric(&self) -> bool {
+        let n_local = self.num_local();
+        (0..self.num_owned() as LocalId)
+            .into_par_iter()
+            .with_min_len(1024)
+            .try_for_each_init(
+                || vec![0i32; n_local],
+                |count, v| {
+                    let (out, inn) = (self.out_csr.row(v), self.in_csr.row(v));
+                    if out.len() != inn.len() {
+                        return Err(());
+                    }
+                    for &u in out {
+                        count[u as usize] += 1;
+                    }
+                    let mut same = true;
+                    for &u in inn {
+                        let c = &mut count[u as usize];
+                        same &= *c > 0;
+                        *c -= 1;
+                    }
+                    for &u in out {
+                        count[u as usize] = 0;
+                    }
+                    if same { Ok(()) } else { Err(()) }
+                },
+            )
+            .is_ok()
+    }
     /// This rank.
     pub fn rank(&self) -> Rank {
         self.rank
