@@ -64,33 +64,35 @@ impl Topology {
     /// one). One pass over both CSRs, counting each row's neighbours up and down in a
     /// per-task array; it stops at the first vertex that differs.
     pub fn is_symmetric(&self) -> bool {
-        let n_local = self.num_local();
-        (0..self.num_owned() as LocalId)
-            .into_par_iter()
-            .with_min_len(1024)
-            .try_for_each_init(
-                || vec![0i32; n_local],
-                |count, v| {
-                    let (out, inn) = (self.out_csr.row(v), self.in_csr.row(v));
-                    if out.len() != inn.len() {
-                        return Err(());
-                    }
-                    for &u in out {
-                        count[u as usize] += 1;
-                    }
-                    let mut same = true;
-                    for &u in inn {
-                        let c = &mut count[u as usize];
-                        same &= *c > 0;
-                        *c -= 1;
-                    }
-                    for &u in out {
-                        count[u as usize] = 0;
-                    }
-                    if same { Ok(()) } else { Err(()) }
-                },
-            )
-            .is_ok()
+        let (n_owned, n_local) = (self.num_owned(), self.num_local());
+        // A few large tasks: each zeroes one count array.
+        let tasks = rayon::current_num_threads() * 4;
+        let per_task = n_owned.div_ceil(tasks).max(1);
+        (0..n_owned.div_ceil(per_task)).into_par_iter().all(|t| {
+            let mut count = vec![0i32; n_local];
+            (t * per_task..((t + 1) * per_task).min(n_owned)).all(|v| {
+                let (out, inn) = (
+                    self.out_csr.row(v as LocalId),
+                    self.in_csr.row(v as LocalId),
+                );
+                if out.len() != inn.len() {
+                    return false;
+                }
+                for &u in out {
+                    count[u as usize] += 1;
+                }
+                let mut same = true;
+                for &u in inn {
+                    let c = &mut count[u as usize];
+                    same &= *c > 0;
+                    *c -= 1;
+                }
+                for &u in out {
+                    count[u as usize] = 0;
+                }
+                same
+            })
+        })
     }
     /// This rank.
     pub fn rank(&self) -> Rank {
