@@ -13,7 +13,10 @@
 //!   number owned vertices then ghosts, CSRs, mirror plans) and [`LocalGraph`].
 //! - [`program`]: the [`VertexProgram`] trait (gather / apply / scatter) and its
 //!   [`Context`].
-//! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`].
+//! - [`sync`]: the synchronous (BSP) engine, [`SyncEngine`]: the all-active pull, the
+//!   program's own scatter, and for programs that signal through
+//!   [`VertexProgram::signal_along`] a push or a pull chosen per superstep
+//!   ([`DirectionRule`]); signals combine in dense per-vertex slots.
 //! - [`checkpoint`]: the synchronous engine's checkpoints, keyed by global ids so a run
 //!   resumes on any number of ranks ([`Checkpointing`](checkpoint::Checkpointing)).
 //! - [`param`]: the parameter table (sharded rows, BSP / SSP / async reads) for

@@ -51,6 +51,18 @@
 //!   [`scatter_out`](crate::VertexProgram::scatter_out), which gets all of a vertex's
 //!   out-edges in one [`OutEdges`](crate::OutEdges) (LDA resamples a document this way).
 //!
+//! A program whose scatter does nothing but signal neighbours, with a message computed
+//! from the two endpoints' data and the edge (BFS, shortest paths, components), can say
+//! so instead: name the edges in [`signal_edges`](crate::VertexProgram::signal_edges) and
+//! return the message from [`signal_along`](crate::VertexProgram::signal_along), leaving
+//! `scatter_edges` and `scatter` alone. The synchronous engine then picks a direction per
+//! superstep, as Ligra's `edgeMap` does: it **pushes** along the active vertices' edges
+//! while they are few and **pulls** over every vertex's edges from active neighbours once
+//! they pass |E|/20, with an early exit a program may ask for in
+//! [`wants_signal`](crate::VertexProgram::wants_signal); `--metrics` records which
+//! direction each superstep took. `apps/examples/bfs.rs` is the program below written
+//! that way.
+//!
 //! Which vertices are active: with [`Activation::Signalled`](crate::Activation) (the
 //! default) those signalled in the previous superstep, or in `init`; with `All`, every
 //! vertex every superstep (PageRank). The run ends when nothing is signalled, a vertex or

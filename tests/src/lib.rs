@@ -68,50 +68,58 @@ pub fn read_whole(path: &Path, format: Format) -> EdgeList {
     read_graph(path, format, &SingleComm).expect("reading the test graph")
 }
 
-/// The `gasket` binary of this build profile, built on demand.
-pub fn gasket_bin() -> PathBuf {
+/// Builds (once per test process; cheap when nothing changed) a target of the apps crate
+/// with the profile and the features this test crate runs with, so a test never runs a
+/// stale binary, and returns its path under `target/<profile>/`.
+fn built(kind: &str, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{kind} {name}");
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, path)) = built.iter().find(|(k, _)| *k == key) {
+        return path.clone();
+    }
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps layout");
-    let bin = profile_dir.join(format!("gasket{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "gasket-apps", "--bin", "gasket"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("running cargo build for the gasket binary");
-        assert!(status.success(), "building the gasket binary failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-q", "-p", "gasket-apps", kind, name]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
     }
-    bin
+    let features: Vec<&str> = [
+        (cfg!(feature = "mpi"), "mpi"),
+        (cfg!(feature = "metis"), "metis"),
+        (cfg!(feature = "cuda"), "cuda"),
+    ]
+    .into_iter()
+    .filter_map(|(on, f)| on.then_some(f))
+    .collect();
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    let status = cmd.status().expect("running cargo build");
+    assert!(status.success(), "building {kind} {name} failed");
+    let dir = if kind == "--example" {
+        profile_dir.join("examples")
+    } else {
+        profile_dir.to_path_buf()
+    };
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    built.push((key, path.clone()));
+    path
 }
 
-/// The binary of the apps crate's example `name` (apps/examples), built on demand.
+/// The `gasket` binary, built for this test run (see [`built`]).
+pub fn gasket_bin() -> PathBuf {
+    built("--bin", "gasket")
+}
+
+/// The binary of the apps crate's example `name` (apps/examples), built for this test run.
 pub fn example_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps layout");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "gasket-apps", "--example", name]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("running cargo build for an example");
-        assert!(status.success(), "building example {name} failed");
-    }
-    bin
+    built("--example", name)
 }
 
 /// Runs `gasket` with `args` (progress silenced) and returns its output.
@@ -173,31 +181,14 @@ where
     all
 }
 
-/// The `gasket` binary built with the `mpi` feature (built on first use).
+/// The `gasket` binary built with the `mpi` feature: the MPI tests run with this crate's
+/// `mpi` feature on, so [`gasket_bin`] has it.
 pub fn gasket_mpi_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "-p",
-                    "gasket-apps",
-                    "--features",
-                    "mpi",
-                    "--bin",
-                    "gasket",
-                ])
-                .status()
-                .expect("running cargo build for the MPI gasket binary");
-            assert!(
-                status.success(),
-                "building gasket with --features mpi failed"
-            );
-            gasket_bin()
-        })
-        .clone()
+    assert!(
+        cfg!(feature = "mpi"),
+        "MPI tests run with `--features mpi` (the binary is built with this crate's features)"
+    );
+    gasket_bin()
 }
 
 /// Runs `mpirun -np <np> gasket <args>` (allowed as root, oversubscribed) with extra

@@ -198,6 +198,9 @@ impl<P: VertexProgram> SyncEngine<'_, P> {
         let mut restored_edges = 0usize;
         let mut active_bits = Bitset::new(n_owned);
         let mut active_list = Vec::new();
+        // Messages of `init`'s signals are not the checkpoint's: only its own stay pending
+        // (a leftover would be combined into a later signal to the same vertex).
+        self.inbox.iter_mut().for_each(|m| *m = None);
         for part in parts {
             let mut input = part.as_slice();
             for _ in 0..u64::decode(&mut input) {

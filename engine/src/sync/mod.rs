@@ -9,14 +9,18 @@
 //!    bitmask over the plan unless every vertex is active;
 //! 4. **scatter** over out-edges, then in-edges (edge data may be written; signals are
 //!    combined per target; a signal to a ghost goes to its owner as (mirror slot, message);
-//!    changed cut edges go to the peer copy, see `edges`);
-//! 5. one all-gather reduces active counts, stop votes and aggregators in rank order, so
-//!    every rank takes the same decision to continue or stop.
+//!    changed cut edges go to the peer copy, see `edges`), or, for a program that signals
+//!    through `signal_along`, a **push** or a **pull** chosen for the superstep (see
+//!    `direction`);
+//! 5. one all-gather reduces active counts, the signalled vertices' edges (which choose
+//!    the next direction), stop votes and aggregators in rank order, so every rank takes
+//!    the same decisions.
 //!
 //! Two phases over the same chunks (gather into a buffer, then apply) keep the reads of
 //! neighbours' data and the writes of a vertex's own data apart without locks: apply gets
-//! `&mut` to disjoint chunks of the data vector. Signals are buffered per chunk and merged
-//! in chunk order, so results do not depend on the number of threads.
+//! `&mut` to disjoint chunks of the data vector. Signals are buffered per task and
+//! delivered per target in task order (in parallel over blocks of targets, see
+//! `signals`), so results do not depend on the number of threads.
 
 mod checkpoint;
 mod direction;
