@@ -10,13 +10,17 @@
 //! never underflows.
 //!
 //! The queues: FIFO is an MPMC channel holding each scheduled vertex once; priority is a
-//! max-heap of (priority of the combined message, vertex), where a raised priority pushes
-//! a new entry and stale entries are skipped when claimed; sweep has no queue: workers walk
-//! the owned vertices round-robin from a shared cursor and run the scheduled ones.
+//! relaxed priority queue of ordered buckets (as delta-stepping and Galois's OBIM order
+//! work): one MPMC channel per power of two of the priority, and a bitmask of the buckets
+//! that may hold entries, so a push and a pop cost a channel operation and an atomic OR or
+//! bit scan, with no lock shared by all workers. Workers take from the highest non-empty
+//! bucket, first in first out within it, so a vertex runs before every vertex of less
+//! than half its priority. A raised priority pushes a new entry only when it moves the
+//! vertex to a higher bucket; stale entries are skipped when claimed. Sweep has no queue:
+//! workers walk the owned vertices round-robin from a shared cursor and run the scheduled
+//! ones.
 
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -69,31 +73,72 @@ struct Slot<M> {
     queued: f64,
 }
 
-/// A heap entry: priority, then the vertex (ties to the smaller id for determinism).
-struct Ranked(f64, LocalId);
+/// Buckets of [`Buckets`]: one per power of two of the priority from 2^-63 to 2^63
+/// (smaller priorities, zero and non-numbers share the lowest).
+const BUCKETS: usize = 128;
 
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == CmpOrdering::Equal
+/// The bucket of a priority: `floor(log2(priority)) + 64`, clamped to the buckets.
+fn bucket_of(priority: f64) -> usize {
+    if !(priority > 0.0) {
+        return 0;
     }
+    // The biased exponent of a positive double is floor(log2) + 1023 (subnormals: 0).
+    let exponent = ((priority.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+    (exponent + 64).clamp(0, BUCKETS as i64 - 1) as usize
 }
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
+
+/// Ordered buckets of vertices (see the module docs).
+struct Buckets {
+    queues: Vec<(Sender<LocalId>, Receiver<LocalId>)>,
+    /// Bit `b` set: bucket `b` may hold entries (set before a push; cleared by a pop that
+    /// found the bucket empty, then re-checked).
+    nonempty: [AtomicU64; BUCKETS / 64],
+}
+
+impl Buckets {
+    fn new() -> Self {
+        Buckets {
+            queues: (0..BUCKETS).map(|_| unbounded()).collect(),
+            nonempty: Default::default(),
+        }
     }
-}
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        self.0
-            .total_cmp(&other.0)
-            .then_with(|| other.1.cmp(&self.1))
+
+    fn push(&self, priority: f64, v: LocalId) {
+        let b = bucket_of(priority);
+        self.nonempty[b / 64].fetch_or(1 << (b % 64), Ordering::AcqRel);
+        self.queues[b]
+            .0
+            .send(v)
+            .expect("the queue lives as long as its receiver");
+    }
+
+    /// An entry of the highest non-empty bucket, if any.
+    fn pop(&self) -> Option<LocalId> {
+        for word in (0..BUCKETS / 64).rev() {
+            let mut bits = self.nonempty[word].load(Ordering::Acquire);
+            while bits != 0 {
+                let high = 63 - bits.leading_zeros() as usize;
+                let b = word * 64 + high;
+                if let Ok(v) = self.queues[b].1.try_recv() {
+                    return Some(v);
+                }
+                // Found empty: clear its bit, then look again in case a push raced in
+                // between (the pusher sets the bit before sending).
+                self.nonempty[word].fetch_and(!(1 << high), Ordering::AcqRel);
+                if let Ok(v) = self.queues[b].1.try_recv() {
+                    self.nonempty[word].fetch_or(1 << high, Ordering::AcqRel);
+                    return Some(v);
+                }
+                bits &= !(1 << high);
+            }
+        }
+        None
     }
 }
 
 enum Queue {
     Fifo(Sender<LocalId>, Receiver<LocalId>),
-    Priority(Mutex<BinaryHeap<Ranked>>),
+    Priority(Buckets),
     Sweep(AtomicUsize),
 }
 
@@ -117,7 +162,7 @@ impl<M> Schedule<M> {
                 let (tx, rx) = unbounded();
                 Queue::Fifo(tx, rx)
             }
-            Scheduler::Priority => Queue::Priority(Mutex::new(BinaryHeap::new())),
+            Scheduler::Priority => Queue::Priority(Buckets::new()),
             Scheduler::Sweep => Queue::Sweep(AtomicUsize::new(0)),
         };
         Schedule {
@@ -171,14 +216,14 @@ impl<M> Schedule<M> {
             Queue::Fifo(tx, _) if newly => {
                 tx.send(v).expect("the queue lives as long as its receiver")
             }
-            Queue::Priority(heap) => {
-                // A raised priority re-pushes only when it at least doubles: the heap holds
-                // O(log) stale entries per vertex instead of one per signal.
+            Queue::Priority(buckets) => {
+                // A raised priority re-pushes only when it moves to a higher bucket: the
+                // buckets hold O(log) stale entries per vertex instead of one per signal.
                 let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
-                if newly || priority > 2.0 * slot.queued.max(0.0) {
+                if newly || bucket_of(priority) > bucket_of(slot.queued) {
                     slot.queued = priority;
                     drop(slot);
-                    lock(heap).push(Ranked(priority, v));
+                    buckets.push(priority, v);
                 }
             }
             _ => {}
@@ -194,8 +239,8 @@ impl<M> Schedule<M> {
                     return Some((v, msg));
                 }
             },
-            Queue::Priority(heap) => loop {
-                let Ranked(_, v) = lock(heap).pop()?;
+            Queue::Priority(buckets) => loop {
+                let v = buckets.pop()?;
                 if let Some(msg) = self.claim(v) {
                     return Some((v, msg));
                 }
@@ -232,11 +277,11 @@ impl<M> Schedule<M> {
         if slot.scheduled {
             match &self.queue {
                 Queue::Fifo(tx, _) => tx.send(v).expect("the queue lives as long as its receiver"),
-                Queue::Priority(heap) => {
+                Queue::Priority(buckets) => {
                     let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
                     slot.queued = priority;
                     drop(slot);
-                    lock(heap).push(Ranked(priority, v));
+                    buckets.push(priority, v);
                 }
                 Queue::Sweep(_) => {}
             }
@@ -282,6 +327,19 @@ mod tests {
             got.sort_by_key(|&(v, _)| v);
             assert_eq!(got, vec![(1, 5.0), (3, 7.0)], "{kind}");
             assert_eq!(s.pending(), 0);
+        }
+    }
+
+    #[test]
+    fn buckets_are_powers_of_two() {
+        assert_eq!(bucket_of(1.0), 64);
+        assert_eq!(bucket_of(1.99), 64);
+        assert_eq!(bucket_of(2.0), 65);
+        assert_eq!(bucket_of(0.5), 63);
+        assert_eq!(bucket_of(1e300), BUCKETS - 1);
+        assert_eq!(bucket_of(1e-300), 0);
+        for p in [0.0, -1.0, f64::NAN] {
+            assert_eq!(bucket_of(p), 0);
         }
     }
 

@@ -299,14 +299,15 @@ where
         if let Some(&ahead) = row.get(k + PULL_PREFETCH) {
             crate::prefetch::read_value(data.as_ptr().wrapping_add(ahead as usize));
         }
+        // Only senders that ran: calling `signal_along` for every sender and dropping the
+        // other messages saves a branch, but hands a program data it never expects a
+        // sender to hold (a BFS's `u32::MAX + 1`).
         // SAFETY: `u` is a local id of the topology, below `data.len()` (see
         // `neighbour`), and `pull` checked that `active` has a bit for each.
-        let sent = ALL || unsafe { active.get_unchecked(u as usize) };
-        // `signal_along` is pure, so it may run for a sender that did not run and have its
-        // message dropped: one branch per edge instead of two (and none where the
-        // compiler turns the combine into a select).
-        let msg = program.signal_along(neighbour(data, u), edge(k), dst);
-        if let Some(m) = msg.filter(|_| sent) {
+        if !ALL && !unsafe { active.get_unchecked(u as usize) } {
+            continue;
+        }
+        if let Some(m) = program.signal_along(neighbour(data, u), edge(k), dst) {
             put(program, acc, m);
             if !program.wants_signal(dst, acc.as_ref()) {
                 *edges += k as u64 + 1;
