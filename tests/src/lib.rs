@@ -184,10 +184,9 @@ where
 /// The `gasket` binary built with the `mpi` feature: the MPI tests run with this crate's
 /// `mpi` feature on, so [`gasket_bin`] has it.
 pub fn gasket_mpi_bin() -> PathBuf {
-    assert!(
-        cfg!(feature = "mpi"),
-        "MPI tests run with `--features mpi` (the binary is built with this crate's features)"
-    );
+    if !cfg!(feature = "mpi") {
+        panic!("MPI tests run with `--features mpi` (the binary has this crate's features)");
+    }
     gasket_bin()
 }
 

@@ -79,7 +79,7 @@ const BUCKETS: usize = 128;
 
 /// The bucket of a priority: `floor(log2(priority)) + 64`, clamped to the buckets.
 fn bucket_of(priority: f64) -> usize {
-    if !(priority > 0.0) {
+    if priority.is_nan() || priority <= 0.0 {
         return 0;
     }
     // The biased exponent of a positive double is floor(log2) + 1023 (subnormals: 0).

@@ -88,6 +88,9 @@ pub(crate) fn edges_of<E: Sync>(graph: &LocalGraph<E>, dir: EdgeDir, list: &[Loc
 /// hub's row over several tasks, so one hub does not hold up a superstep.
 const PUSH_TASK_EDGES: usize = 4096;
 
+/// One task's signals: (target, message) in the order they were sent.
+pub(crate) type Signals<M> = Vec<(LocalId, M)>;
+
 /// A run of one active vertex's edges: the vertex, whether they are out-edges (else
 /// in-edges), and their positions in that CSR.
 type Piece = (LocalId, bool, std::ops::Range<usize>);
@@ -133,10 +136,10 @@ pub(crate) fn push<P: VertexProgram>(
     frontier: &Frontier,
     dir: EdgeDir,
     closed: &AtomicBitset,
-) -> (Vec<Vec<(LocalId, P::Message)>>, u64) {
+) -> (Vec<Signals<P::Message>>, u64) {
     let topo = &graph.topo;
     let tasks = push_tasks(graph, frontier, dir);
-    let lists: Vec<(Vec<(LocalId, P::Message)>, u64)> = tasks
+    let lists: Vec<(Signals<P::Message>, u64)> = tasks
         .par_iter()
         .map(|pieces| {
             let mut signals = Vec::new();
