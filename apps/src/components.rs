@@ -46,7 +46,7 @@ impl Default for ComponentsConfig {
 /// The label-propagation program (vertex data: the current label).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Components {
-    /// The graph lists both directions of every edge ([`Topology::is_symmetric`]): labels
+    /// The graph lists both directions of every edge ([`gasket_engine::Topology::is_symmetric`]): labels
     /// then travel along out-edges only, which reach every neighbour (half the edges of
     /// following both directions; `min` does not count repeats, so the result is the same).
     pub symmetric: bool,

@@ -112,7 +112,7 @@ fn built(kind: &str, name: &str) -> PathBuf {
     path
 }
 
-/// The `gasket` binary, built for this test run (see [`built`]).
+/// The `gasket` binary, built for this test run with its profile and features.
 pub fn gasket_bin() -> PathBuf {
     built("--bin", "gasket")
 }
