@@ -123,10 +123,11 @@ fn ghost_updates_are_payload_only() {
                 .map(|r| r[step]["bytes_sent"].as_u64().unwrap())
                 .sum();
             assert_eq!(updates, ghosts);
-            // 8 bytes per ghost, plus the fixed 33-byte reduction record to each peer.
+            // 8 bytes per ghost, plus the fixed 41-byte reduction record to each peer
+            // (active, signalled and frontier-edge counts, the stop vote).
             assert_eq!(
                 bytes,
-                ghosts * 8 + 33 * (np * (np - 1)) as u64,
+                ghosts * 8 + 41 * (np * (np - 1)) as u64,
                 "np {np}, superstep {step}"
             );
         }
