@@ -90,8 +90,8 @@ fn bucket_of(priority: f64) -> usize {
 /// Ordered buckets of vertices (see the module docs).
 struct Buckets {
     queues: Vec<(Sender<LocalId>, Receiver<LocalId>)>,
-    /// Bit `b` set: bucket `b` may hold entries (set before a push; cleared by a pop that
-    /// found the bucket empty, then re-checked).
+    /// Bit `b` set: bucket `b` may hold entries (set after each push; cleared by a pop that
+    /// found the bucket empty, which then looks again).
     nonempty: [AtomicU64; BUCKETS / 64],
 }
 
@@ -105,11 +105,14 @@ impl Buckets {
 
     fn push(&self, priority: f64, v: LocalId) {
         let b = bucket_of(priority);
-        self.nonempty[b / 64].fetch_or(1 << (b % 64), Ordering::AcqRel);
+        // Send, then set the bit: a pop that clears the bit of a bucket it found empty
+        // looks again after clearing, so it either sees this entry or leaves the bit set
+        // (setting the bit first could lose the entry to a clear between the two steps).
         self.queues[b]
             .0
             .send(v)
             .expect("the queue lives as long as its receiver");
+        self.nonempty[b / 64].fetch_or(1 << (b % 64), Ordering::AcqRel);
     }
 
     /// An entry of the highest non-empty bucket, if any.
