@@ -11,12 +11,16 @@
 //! never go below the coreness, and the run ends (nothing signalled) exactly on it.
 //!
 //! Design: gather sees the neighbour's data but not its id, so each vertex carries its own
-//! id, and apply deduplicates the gathered `(id, estimate)` pairs (one sort) before taking
-//! the h-index. A single edge's pair is held inline ([`GatherList::One`]), so gather
-//! allocates nothing per edge. `init` sees degrees but not neighbours: the first estimate
-//! is the degree counted with multiplicity, an upper bound, and superstep 0 runs every
-//! vertex, which brings it down to at most the number of distinct neighbours, where the
-//! paper starts. A `changed` flag in the vertex data lets only vertices that dropped scatter.
+//! id, and gather hands `(id, estimate)` pairs in a [`GatherList`] (no allocation per
+//! vertex: its vector comes from a per-thread pool). Apply takes the h-index by counting
+//! into a reused per-task array (values capped at the vertex's estimate, which the new
+//! one never exceeds): linear in the degree, no sort. On a simple symmetric graph
+//! ([`Undirected`]) each neighbour is read once along out-edges; otherwise both directions
+//! are read and the pairs are first sorted by id and deduplicated. `init` sees degrees but
+//! not neighbours: the first estimate is the degree counted with multiplicity, an upper
+//! bound, and superstep 0 runs every vertex, which brings it down to at most the number of
+//! distinct neighbours, where the paper starts. A `changed` flag in the vertex data lets
+//! only vertices that dropped scatter.
 
 use gasket_engine::prelude::*;
 use gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
@@ -72,31 +76,46 @@ impl Wire for CoreVertex {
 /// (so a neighbour linked twice appears twice).
 pub type Estimates = GatherList<(VertexId, u32)>;
 
-/// The h-index of the distinct neighbours' estimates, `own` (self-loops) excluded.
-fn h_index(estimates: Estimates, own: VertexId) -> u32 {
-    match estimates {
-        GatherList::One((id, core)) => u32::from(id != own && core >= 1),
-        GatherList::Many(mut list) => {
-            // Estimates descending, ids ascending: copies of one neighbour (which carry
-            // the same estimate) become adjacent.
-            list.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            list.dedup_by_key(|p| p.0);
-            let mut h = 0u32;
-            for (_, core) in list.into_iter().filter(|&(id, _)| id != own) {
-                if core > h {
-                    h += 1;
-                } else {
-                    break;
-                }
-            }
-            h
-        }
+/// The h-index of the distinct neighbours' estimates, `own` (self-loops) excluded, capped
+/// at `cap` (the vertex's estimate: the result is `min(h-index, cap)`). `distinct` says
+/// the list names each neighbour once and never `own`; otherwise it is sorted by id and
+/// deduplicated first. `count` is a reused array, left zeroed.
+fn h_index(mut estimates: Estimates, own: VertexId, cap: u32, distinct: bool, count: &mut Vec<u32>) -> u32 {
+    if !distinct {
+        estimates.as_mut_slice().sort_unstable_by_key(|p| p.0);
+        estimates.dedup_by_key(|p| p.0);
+        estimates.retain(|p| p.0 != own);
     }
+    let values = estimates.as_slice();
+    // An h-index is at most the number of values.
+    let cap = cap.min(u32::try_from(values.len()).unwrap_or(u32::MAX)) as usize;
+    if count.len() <= cap {
+        count.resize(cap + 1, 0);
+    }
+    for &(_, core) in values {
+        count[(core as usize).min(cap)] += 1;
+    }
+    // The largest h with at least h values >= h.
+    let mut at_least = 0u32;
+    let mut h = cap;
+    while h > 0 {
+        at_least += count[h];
+        if at_least as usize >= h {
+            break;
+        }
+        h -= 1;
+    }
+    count[..=cap].fill(0);
+    h as u32
 }
 
 /// The h-index program (vertex data: [`CoreVertex`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct KCore;
+pub struct KCore {
+    /// How the graph may be read: on a symmetric graph out-edges reach every neighbour,
+    /// and on a simple one the gathered estimates need no deduplication.
+    pub shape: Undirected,
+}
 
 impl VertexProgram for KCore {
     type Vertex = CoreVertex;
@@ -115,11 +134,11 @@ impl VertexProgram for KCore {
     }
 
     fn gather_edges(&self, _v: &VertexRef<'_, CoreVertex>) -> EdgeDir {
-        EdgeDir::All
+        self.shape.neighbour_edges()
     }
 
     fn gather(&self, _v: &VertexRef<'_, CoreVertex>, _edge: &(), other: &CoreVertex) -> Estimates {
-        GatherList::One((other.id, other.core))
+        GatherList::one((other.id, other.core))
     }
 
     fn combine(&self, acc: &mut Estimates, x: Estimates) {
@@ -130,17 +149,18 @@ impl VertexProgram for KCore {
         &self,
         v: &mut VertexMut<'_, CoreVertex>,
         total: Option<Estimates>,
-        _ctx: &mut Context<'_, ()>,
+        ctx: &mut Context<'_, ()>,
     ) {
         let data = v.data_mut();
-        let h = total.map_or(0, |t| h_index(t, data.id));
+        let count = ctx.scratch::<Vec<u32>>();
+        let h = total.map_or(0, |t| h_index(t, data.id, data.core, self.shape.simple, count));
         data.changed = h < data.core;
         data.core = data.core.min(h);
     }
 
     fn scatter_edges(&self, v: &VertexRef<'_, CoreVertex>) -> EdgeDir {
         if v.data().changed {
-            EdgeDir::All
+            self.shape.neighbour_edges()
         } else {
             EdgeDir::None
         }
@@ -169,8 +189,11 @@ pub fn run(
     graph: &mut LocalGraph<()>,
     progress: bool,
 ) -> Result<RankRun<u32>, EngineError> {
+    let program = KCore {
+        shape: Undirected::check(comm, graph.topology(), progress)?,
+    };
     gasket_engine::run_program(
-        &KCore,
+        &program,
         comm,
         graph,
         SyncConfig {

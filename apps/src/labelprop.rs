@@ -14,8 +14,9 @@
 //! synchronous rule, so results do not depend on ranks or threads. A vertex that changes
 //! signals itself and all its neighbours (a `changed` flag in its data tells scatter); a
 //! vertex whose closed neighbourhood did not change would compute the same label again, so
-//! it stays idle. Gather hands one label per edge, held inline ([`GatherList::One`]) so no edge
-//! allocates; apply sorts the labels and counts runs.
+//! it stays idle. Gather hands one label per edge in a [`GatherList`] (its vector comes from
+//! a per-thread pool, so no vertex allocates); apply sorts the labels in place and counts
+//! runs.
 
 use gasket_engine::prelude::*;
 
@@ -67,26 +68,21 @@ pub type Labels = GatherList<VertexId>;
 
 /// The most frequent label among `labels` and `own` (counted once more), ties to the
 /// smallest.
-fn most_frequent_with(labels: Labels, own: VertexId) -> VertexId {
-    match labels {
-        // Two votes: both for `own`, or one each and the smaller wins.
-        GatherList::One(label) => label.min(own),
-        GatherList::Many(mut list) => {
-            list.sort_unstable();
-            let (mut best, mut best_count) = (own, 1usize);
-            let mut rest = list.as_slice();
-            while let Some(&label) = rest.first() {
-                let run = rest.partition_point(|&x| x == label);
-                let count = run + usize::from(label == own);
-                if count > best_count || (count == best_count && label < best) {
-                    best = label;
-                    best_count = count;
-                }
-                rest = &rest[run..];
-            }
-            best
+fn most_frequent_with(mut labels: Labels, own: VertexId) -> VertexId {
+    let list = labels.as_mut_slice();
+    list.sort_unstable();
+    let (mut best, mut best_count) = (own, 1usize);
+    let mut rest = &*list;
+    while let Some(&label) = rest.first() {
+        let run = rest.partition_point(|&x| x == label);
+        let count = run + usize::from(label == own);
+        if count > best_count || (count == best_count && label < best) {
+            best = label;
+            best_count = count;
         }
+        rest = &rest[run..];
     }
+    best
 }
 
 /// The label-propagation program (vertex data: [`LabelVertex`]).
@@ -112,7 +108,7 @@ impl VertexProgram for LabelProp {
     }
 
     fn gather(&self, _v: &VertexRef<'_, LabelVertex>, _edge: &(), other: &LabelVertex) -> Labels {
-        GatherList::One(other.label)
+        GatherList::one(other.label)
     }
 
     fn combine(&self, acc: &mut Labels, x: Labels) {

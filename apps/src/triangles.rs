@@ -3,18 +3,25 @@
 //! several times is one edge, self-loops dropped); [`total`] and [`global_total`] give the
 //! number of triangles of the whole graph (each one is seen from its three corners).
 //!
-//! Algorithm: GraphLab's two-superstep scheme. Superstep 0: every vertex gathers its
-//! neighbours' ids into a sorted, deduplicated set `N(v)` without itself. Superstep 1: every
-//! vertex gathers, over every edge to a neighbour `u`, `|N(v) ∩ N(u)|` by a sorted-merge
-//! intersection (binary searches when one set is far smaller), deduplicates by `u`, and
-//! halves the sum: each triangle `{v, u, w}` is found through `u` and through `w`.
+//! Algorithm: the degree-ordered method (as in gapbs `tc` and Ligra `Triangle`), in two
+//! supersteps. Rank every vertex by (degree, id). Superstep 0: every vertex gathers its
+//! neighbours' ids and degrees into its sorted, deduplicated neighbour list `N(v)` (itself
+//! excluded) and its forward list `F(v)`, the neighbours ranked above it. Each triangle
+//! `a < b < c` is then one element of `F(a) ∩ F(b)`, and superstep 1 credits its three
+//! corners through two intersections per edge: a vertex `v` adds `|F(v) ∩ F(u)|` over its
+//! forward neighbours `u` (triangles where `v` is lowest) and `|F(u) ∩ N(v)|` over the
+//! neighbours `u` ranked below it (triangles where `u` is lowest and `v` is one of the
+//! other two). Forward lists hold at most `sqrt(2m)` ids, so a hub never intersects its
+//! whole neighbour list with another's: hubs answer by binary search.
 //!
-//! Design: the vertex data moves through three stages ([`TriangleVertex`]); the neighbour
-//! set is an `Arc<[VertexId]>`, so the engine's per-superstep copy of a vertex's data costs
-//! a reference count, not the set, and the set is dropped once counted so the last ghost
-//! update carries only the counts. Gather values carry the neighbour's id (for the
-//! deduplication of parallel and reciprocal edges) and are held inline for a single edge
-//! ([`GatherList::One`]), so no edge allocates. The run stops after superstep 1.
+//! Design: the vertex data moves through three stages ([`TriangleVertex`]); the lists are
+//! `Arc<[VertexId]>`, so the engine's per-superstep copy of a vertex's data costs a
+//! reference count, not the lists, and they are dropped once counted so the last ghost
+//! update carries only the counts. On a simple symmetric graph ([`Undirected`]) each
+//! neighbour is read once along out-edges and superstep 1 gathers a plain sum; otherwise
+//! gather values carry the neighbour's id, held in a [`GatherList`] (no allocation per
+//! vertex), and apply deduplicates parallel and reciprocal edges. The run stops after
+//! superstep 1.
 
 use std::sync::Arc;
 
@@ -27,42 +34,49 @@ pub const SUPERSTEPS: usize = 2;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TrianglesConfig {}
 
+/// A vertex's place in the degree order: `(degree, id)`, compared as a tuple.
+pub type RankKey = (u64, VertexId);
+
+/// A vertex's neighbour lists after superstep 0, both sorted by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lists {
+    /// Its place in the degree order.
+    pub key: RankKey,
+    /// Distinct neighbours, itself excluded.
+    pub neighbours: Arc<[VertexId]>,
+    /// The neighbours ranked above it (a subset of `neighbours`).
+    pub forward: Arc<[VertexId]>,
+}
+
 /// Vertex data of [`Triangles`], by stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriangleVertex {
-    /// Before superstep 0: the vertex's id (its neighbours gather it).
-    Start(VertexId),
-    /// After superstep 0: the id and the sorted distinct neighbour ids, itself excluded.
-    Listed(VertexId, Arc<[VertexId]>),
+    /// Before superstep 0: the vertex's place in the degree order (its neighbours gather
+    /// it).
+    Start(RankKey),
+    /// After superstep 0: its neighbour and forward lists.
+    Listed(Lists),
     /// After superstep 1: triangles through the vertex.
     Counted(u64),
-}
-
-impl TriangleVertex {
-    /// The vertex id, in the stages that carry it.
-    fn id(&self) -> VertexId {
-        match self {
-            TriangleVertex::Start(id) | TriangleVertex::Listed(id, _) => *id,
-            TriangleVertex::Counted(_) => {
-                panic!("a counted vertex is never gathered (the run stops after counting)")
-            }
-        }
-    }
 }
 
 impl Wire for TriangleVertex {
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            TriangleVertex::Start(id) => {
+            TriangleVertex::Start(key) => {
                 out.push(0);
-                id.encode(out);
+                key.0.encode(out);
+                key.1.encode(out);
             }
-            TriangleVertex::Listed(id, neighbours) => {
+            TriangleVertex::Listed(lists) => {
                 out.push(1);
-                id.encode(out);
-                (neighbours.len() as u64).encode(out);
-                for n in neighbours.iter() {
-                    n.encode(out);
+                lists.key.0.encode(out);
+                lists.key.1.encode(out);
+                for list in [&lists.neighbours, &lists.forward] {
+                    (list.len() as u64).encode(out);
+                    for n in list.iter() {
+                        n.encode(out);
+                    }
                 }
             }
             TriangleVertex::Counted(t) => {
@@ -73,10 +87,16 @@ impl Wire for TriangleVertex {
     }
     fn decode(input: &mut &[u8]) -> Self {
         match u8::decode(input) {
-            0 => TriangleVertex::Start(VertexId::decode(input)),
+            0 => TriangleVertex::Start((u64::decode(input), VertexId::decode(input))),
             1 => {
-                let id = VertexId::decode(input);
-                TriangleVertex::Listed(id, Vec::<VertexId>::decode(input).into())
+                let key = (u64::decode(input), VertexId::decode(input));
+                let neighbours = Vec::<VertexId>::decode(input).into();
+                let forward = Vec::<VertexId>::decode(input).into();
+                TriangleVertex::Listed(Lists {
+                    key,
+                    neighbours,
+                    forward,
+                })
             }
             2 => TriangleVertex::Counted(u64::decode(input)),
             tag => panic!("triangle vertex with unknown stage tag {tag}"),
@@ -84,18 +104,23 @@ impl Wire for TriangleVertex {
     }
 }
 
-/// The gather accumulator of [`Triangles`]: `(neighbour id, common neighbours)` pairs, one
-/// per edge (the count is 0 in superstep 0, which only lists ids).
-pub type Pairs = GatherList<(VertexId, u64)>;
+/// The gather accumulator of [`Triangles`].
+#[derive(Debug)]
+pub enum TriangleGather {
+    /// `(neighbour id, value)` pairs, one per edge: the neighbour's degree in superstep 0,
+    /// the triangles found through it in superstep 1 (on graphs that need deduplication).
+    Pairs(GatherList<(VertexId, u64)>),
+    /// Superstep 1 on a simple symmetric graph: the triangles found so far.
+    Sum(u64),
+}
 
 /// The pairs sorted by id, one per distinct id other than `own`.
-fn distinct_without(pairs: Pairs, own: VertexId) -> Vec<(VertexId, u64)> {
-    let mut list = pairs.into_vec();
-    // Copies of one neighbour carry the same count, so sorting by id alone suffices.
-    list.sort_unstable_by_key(|p| p.0);
-    list.dedup_by_key(|p| p.0);
-    list.retain(|p| p.0 != own);
-    list
+fn distinct_without(pairs: &mut GatherList<(VertexId, u64)>, own: VertexId) -> &[(VertexId, u64)] {
+    // Copies of one neighbour carry the same value, so sorting by id alone suffices.
+    pairs.as_mut_slice().sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by_key(|p| p.0);
+    pairs.retain(|p| p.0 != own);
+    pairs.as_slice()
 }
 
 /// `|a ∩ b|` of two sorted, duplicate-free lists: a merge, or binary searches of the
@@ -129,14 +154,29 @@ pub fn intersection_size(a: &[VertexId], b: &[VertexId]) -> u64 {
     count
 }
 
+/// Triangles through `v` found along its edge to `u`: those where `v` is the lowest
+/// corner and `u` the middle one when `u` ranks above `v`; those where `u` is the lowest
+/// corner when `u` ranks below.
+pub fn through_edge(v: &Lists, u: &Lists) -> u64 {
+    match u.key.cmp(&v.key) {
+        std::cmp::Ordering::Greater => intersection_size(&v.forward, &u.forward),
+        std::cmp::Ordering::Less => intersection_size(&u.forward, &v.neighbours),
+        std::cmp::Ordering::Equal => 0,
+    }
+}
+
 /// The two-superstep counting program (vertex data: [`TriangleVertex`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Triangles;
+pub struct Triangles {
+    /// How the graph may be read: on a symmetric graph out-edges reach every neighbour,
+    /// and on a simple one superstep 1 sums without deduplicating.
+    pub shape: Undirected,
+}
 
 impl VertexProgram for Triangles {
     type Vertex = TriangleVertex;
     type Edge = ();
-    type Gather = Pairs;
+    type Gather = TriangleGather;
     type Message = ();
 
     fn activation(&self) -> Activation {
@@ -144,13 +184,18 @@ impl VertexProgram for Triangles {
     }
 
     fn init(&self, v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> TriangleVertex {
-        TriangleVertex::Start(v.id())
+        let degree = if self.shape.symmetric {
+            v.out_degree()
+        } else {
+            v.in_degree() + v.out_degree()
+        };
+        TriangleVertex::Start((degree as u64, v.id()))
     }
 
     fn gather_edges(&self, v: &VertexRef<'_, TriangleVertex>) -> EdgeDir {
         match v.data() {
             TriangleVertex::Counted(_) => EdgeDir::None,
-            _ => EdgeDir::All,
+            _ => self.shape.neighbour_edges(),
         }
     }
 
@@ -159,53 +204,71 @@ impl VertexProgram for Triangles {
         v: &VertexRef<'_, TriangleVertex>,
         _edge: &(),
         other: &TriangleVertex,
-    ) -> Pairs {
+    ) -> TriangleGather {
         match (v.data(), other) {
-            (TriangleVertex::Listed(own, mine), TriangleVertex::Listed(id, theirs)) => {
-                let common = if id == own {
-                    0
+            (TriangleVertex::Listed(mine), TriangleVertex::Listed(theirs)) => {
+                let common = through_edge(mine, theirs);
+                if self.shape.simple {
+                    TriangleGather::Sum(common)
                 } else {
-                    intersection_size(mine, theirs)
-                };
-                GatherList::One((*id, common))
+                    TriangleGather::Pairs(GatherList::one((theirs.key.1, common)))
+                }
             }
-            _ => GatherList::One((other.id(), 0)),
+            (TriangleVertex::Start(_), TriangleVertex::Start((degree, id))) => {
+                TriangleGather::Pairs(GatherList::one((*id, *degree)))
+            }
+            (mine, theirs) => panic!(
+                "vertex {} gathered from a vertex in another stage ({mine:?} and {theirs:?})",
+                v.id()
+            ),
         }
     }
 
-    fn combine(&self, acc: &mut Pairs, x: Pairs) {
-        acc.absorb(x);
+    fn combine(&self, acc: &mut TriangleGather, x: TriangleGather) {
+        match (acc, x) {
+            (TriangleGather::Pairs(acc), TriangleGather::Pairs(x)) => acc.absorb(x),
+            (TriangleGather::Sum(acc), TriangleGather::Sum(x)) => *acc += x,
+            (acc, x) => panic!("one superstep gathered sums and pairs ({acc:?} and {x:?})"),
+        }
     }
 
     fn apply(
         &self,
         v: &mut VertexMut<'_, TriangleVertex>,
-        total: Option<Pairs>,
+        total: Option<TriangleGather>,
         _ctx: &mut Context<'_, ()>,
     ) {
         let data = v.data_mut();
-        *data = match &*data {
-            TriangleVertex::Start(own) => {
-                let own = *own;
-                let neighbours: Vec<VertexId> = total
-                    .map(|t| distinct_without(t, own))
-                    .unwrap_or_default()
-                    .into_iter()
+        *data = match (&*data, total) {
+            (TriangleVertex::Start(key), total) => {
+                let key = *key;
+                let mut pairs = match total {
+                    Some(TriangleGather::Pairs(pairs)) => pairs,
+                    None => GatherList::one((key.1, 0)),
+                    Some(sum) => panic!("superstep 0 gathered a sum ({sum:?})"),
+                };
+                let distinct = distinct_without(&mut pairs, key.1);
+                let neighbours: Arc<[VertexId]> = distinct.iter().map(|p| p.0).collect();
+                let forward: Arc<[VertexId]> = distinct
+                    .iter()
+                    .filter(|&&(id, degree)| (degree, id) > key)
                     .map(|p| p.0)
                     .collect();
-                TriangleVertex::Listed(own, neighbours.into())
+                TriangleVertex::Listed(Lists {
+                    key,
+                    neighbours,
+                    forward,
+                })
             }
-            TriangleVertex::Listed(own, _) => {
-                let twice: u64 = total
-                    .map(|t| distinct_without(t, *own))
-                    .unwrap_or_default()
+            (TriangleVertex::Listed(lists), total) => TriangleVertex::Counted(match total {
+                None => 0,
+                Some(TriangleGather::Sum(sum)) => sum,
+                Some(TriangleGather::Pairs(mut pairs)) => distinct_without(&mut pairs, lists.key.1)
                     .iter()
                     .map(|p| p.1)
-                    .sum();
-                debug_assert!(twice % 2 == 0, "each triangle is found twice");
-                TriangleVertex::Counted(twice / 2)
-            }
-            TriangleVertex::Counted(t) => TriangleVertex::Counted(*t),
+                    .sum(),
+            }),
+            (TriangleVertex::Counted(t), _) => TriangleVertex::Counted(*t),
         };
     }
 
@@ -226,8 +289,11 @@ pub fn run(
     graph: &mut LocalGraph<()>,
     progress: bool,
 ) -> Result<RankRun<u64>, EngineError> {
+    let program = Triangles {
+        shape: Undirected::check(comm, graph.topology(), progress)?,
+    };
     gasket_engine::run_program(
-        &Triangles,
+        &program,
         comm,
         graph,
         SyncConfig {
@@ -258,11 +324,11 @@ pub fn global_total(comm: &dyn Comm, run: &RankRun<u64>) -> Result<u64, EngineEr
     Ok(comm.sum_u64(local)? / 3)
 }
 
-/// Serial reference by another method: orient every edge of the simple undirected graph
-/// from the endpoint of smaller (degree, id) to the larger, and for each oriented edge
-/// `v -> u` look for the `w` in both forward lists (marked in an array). Every triangle is
-/// found once, from its lowest corner. Returns `(vertex, triangles)` sorted by vertex id,
-/// for every declared vertex and edge endpoint.
+/// Serial reference by the definition: the triangles through `v` are the edges among its
+/// neighbours, so for every neighbour `u` of `v` (in the simple undirected graph) count
+/// the neighbours `w > u` of `u` that are also neighbours of `v` (marked in an array).
+/// Returns `(vertex, triangles)` sorted by vertex id, for every declared vertex and edge
+/// endpoint.
 pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(VertexId, u64)> {
     let mut ids: Vec<VertexId> = vertices
         .iter()
@@ -273,43 +339,29 @@ pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(Ver
     ids.dedup();
     let index = |v: VertexId| ids.binary_search(&v).expect("every endpoint is listed");
     let n = ids.len();
-    let mut pairs: Vec<(usize, usize)> = edges
-        .iter()
-        .filter(|&&(s, d)| s != d)
-        .map(|&(s, d)| {
-            let (s, d) = (index(s), index(d));
-            (s.min(d), s.max(d))
-        })
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut degree = vec![0usize; n];
-    for &(a, b) in &pairs {
-        degree[a] += 1;
-        degree[b] += 1;
-    }
-    let mut forward: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(a, b) in &pairs {
-        if (degree[a], a) < (degree[b], b) {
-            forward[a].push(b);
-        } else {
-            forward[b].push(a);
+    let mut adjacent: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(s, d) in edges {
+        let (s, d) = (index(s), index(d));
+        if s != d {
+            adjacent[s].push(d);
+            adjacent[d].push(s);
         }
+    }
+    for list in &mut adjacent {
+        list.sort_unstable();
+        list.dedup();
     }
     let mut triangles = vec![0u64; n];
-    let mut mark = vec![usize::MAX; n];
+    let mut marked = vec![usize::MAX; n];
     for v in 0..n {
-        for &u in &forward[v] {
-            mark[u] = v;
+        for &u in &adjacent[v] {
+            marked[u] = v;
         }
-        for &u in &forward[v] {
-            for &w in &forward[u] {
-                if mark[w] == v {
-                    triangles[v] += 1;
-                    triangles[u] += 1;
-                    triangles[w] += 1;
-                }
-            }
+        for &u in &adjacent[v] {
+            triangles[v] += adjacent[u]
+                .iter()
+                .filter(|&&w| w > u && marked[w] == v)
+                .count() as u64;
         }
     }
     ids.into_iter().zip(triangles).collect()

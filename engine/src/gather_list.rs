@@ -1,55 +1,179 @@
 //! [`GatherList`]: a gather accumulator that collects one value per edge without a heap
-//! allocation for the common single-edge case.
+//! allocation per vertex.
+//!
+//! Design: a single edge's value is held inline; from the second value on, the values go
+//! into a vector taken from a small per-thread pool, and the vector goes back to the pool
+//! (emptied, its capacity kept) when the list is dropped or absorbed into another. After
+//! the first few vertices of a superstep every list reuses a vector that is already large
+//! enough, so gathering a hub's thousands of values costs pushes, not `malloc`s and
+//! regrowth copies. The pool is keyed by the element type and holds at most
+//! [`POOLED_PER_TYPE`] vectors per type and thread (a vertex's gather needs two: the
+//! engine folds even and odd edges into separate lists).
 
-/// The values gathered over a vertex's edges, in no particular order: one value is held
-/// inline, several in a vector. `gather` returns [`GatherList::One`] and `combine` is
-/// [`GatherList::absorb`]; apply then reads them all (e.g. to deduplicate by neighbour id,
-/// take an h-index or count labels).
+use std::any::Any;
+use std::cell::RefCell;
+
+/// Most vectors of one element type a thread keeps for reuse.
+pub const POOLED_PER_TYPE: usize = 4;
+
+thread_local! {
+    /// One `Vec<Vec<T>>` of spare vectors per element type `T` used on this thread.
+    static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty vector from this thread's pool, or a new one.
+fn take_vec<T: 'static>() -> Vec<T> {
+    POOL.with(|pool| {
+        pool.borrow_mut()
+            .iter_mut()
+            .find_map(|spares| spares.downcast_mut::<Vec<Vec<T>>>())
+            .and_then(Vec::pop)
+    })
+    .unwrap_or_default()
+}
+
+/// Empties `list` and keeps it in this thread's pool, unless the pool is full.
+fn give_vec<T: 'static>(mut list: Vec<T>) {
+    list.clear();
+    if list.capacity() == 0 {
+        return;
+    }
+    // `try_with`: a list dropped while the thread's locals are torn down is simply freed.
+    let _ = POOL.try_with(|pool| {
+        let Ok(mut pool) = pool.try_borrow_mut() else {
+            return;
+        };
+        let spares = match pool
+            .iter()
+            .position(|spares| spares.is::<Vec<Vec<T>>>())
+        {
+            Some(i) => &mut pool[i],
+            None => {
+                pool.push(Box::new(Vec::<Vec<T>>::new()));
+                pool.last_mut().expect("just pushed")
+            }
+        };
+        let spares = spares
+            .downcast_mut::<Vec<Vec<T>>>()
+            .expect("found or created with this type");
+        if spares.len() < POOLED_PER_TYPE {
+            spares.push(list);
+        }
+    });
+}
+
+/// The values gathered over a vertex's edges, in no particular order. `gather` returns
+/// [`GatherList::one`] and `combine` is [`GatherList::absorb`]; apply then reads them all
+/// (e.g. to deduplicate by neighbour id, take an h-index or count labels), sorting or
+/// filtering them in place. Dropping the list returns its vector to the thread's pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GatherList<T> {
-    /// A single edge's value.
+pub struct GatherList<T: 'static> {
+    repr: Repr<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr<T> {
     One(T),
-    /// Several edges' values.
     Many(Vec<T>),
 }
 
-impl<T> GatherList<T> {
-    /// Appends every value of `other` (the longer list is kept and extended).
+impl<T: 'static> GatherList<T> {
+    /// A single edge's value.
+    pub fn one(x: T) -> Self {
+        GatherList { repr: Repr::One(x) }
+    }
+
+    /// Appends every value of `other` (the longer list is kept and extended; the other's
+    /// vector goes back to the pool).
     pub fn absorb(&mut self, other: GatherList<T>) {
-        match self {
-            GatherList::Many(list) => match other {
-                GatherList::One(x) => list.push(x),
-                GatherList::Many(mut more) => {
-                    if more.len() > list.len() {
-                        std::mem::swap(list, &mut more);
-                    }
-                    list.extend(more);
+        let mut other = other;
+        let other_repr = std::mem::replace(&mut other.repr, Repr::Many(Vec::new()));
+        match (&mut self.repr, other_repr) {
+            (Repr::Many(list), Repr::One(x)) => list.push(x),
+            (Repr::Many(list), Repr::Many(mut more)) => {
+                if more.len() > list.len() {
+                    std::mem::swap(list, &mut more);
                 }
-            },
-            GatherList::One(_) => {
-                let mut list = match other {
-                    GatherList::One(x) => {
-                        let mut list = Vec::with_capacity(4);
+                list.append(&mut more);
+                give_vec(more);
+            }
+            (Repr::One(_), other_repr) => {
+                let mut list = match other_repr {
+                    Repr::One(x) => {
+                        let mut list = take_vec();
                         list.push(x);
                         list
                     }
-                    GatherList::Many(list) => list,
+                    Repr::Many(list) => list,
                 };
-                if let GatherList::One(first) =
-                    std::mem::replace(self, GatherList::Many(Vec::new()))
+                if let Repr::One(first) = std::mem::replace(&mut self.repr, Repr::Many(Vec::new()))
                 {
                     list.push(first);
                 }
-                *self = GatherList::Many(list);
+                self.repr = Repr::Many(list);
             }
         }
     }
 
-    /// All values as a vector.
-    pub fn into_vec(self) -> Vec<T> {
-        match self {
-            GatherList::One(x) => vec![x],
-            GatherList::Many(list) => list,
+    /// The values.
+    pub fn as_slice(&self) -> &[T] {
+        match &self.repr {
+            Repr::One(x) => std::slice::from_ref(x),
+            Repr::Many(list) => list,
+        }
+    }
+
+    /// The values, to sort or change in place.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        match &mut self.repr {
+            Repr::One(x) => std::slice::from_mut(x),
+            Repr::Many(list) => list,
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Whether there are none (only after [`GatherList::retain`] dropped them all).
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    /// Removes consecutive values with equal keys, keeping the first ([`Vec::dedup_by_key`]):
+    /// after a sort by the key, one value per key remains.
+    pub fn dedup_by_key<K: PartialEq>(&mut self, key: impl FnMut(&mut T) -> K) {
+        if let Repr::Many(list) = &mut self.repr {
+            list.dedup_by_key(key);
+        }
+    }
+
+    /// Keeps only the values for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match &mut self.repr {
+            Repr::Many(list) => list.retain(keep),
+            Repr::One(x) => {
+                if !keep(x) {
+                    self.repr = Repr::Many(Vec::new());
+                }
+            }
+        }
+    }
+
+    /// All values as a vector (taken out of the pool: prefer reading the list in place).
+    pub fn into_vec(mut self) -> Vec<T> {
+        match std::mem::replace(&mut self.repr, Repr::Many(Vec::new())) {
+            Repr::One(x) => vec![x],
+            Repr::Many(list) => list,
+        }
+    }
+}
+
+impl<T: 'static> Drop for GatherList<T> {
+    fn drop(&mut self) {
+        if let Repr::Many(list) = &mut self.repr {
+            give_vec(std::mem::take(list));
         }
     }
 }
@@ -60,13 +184,65 @@ mod tests {
 
     #[test]
     fn absorbing_keeps_every_value() {
-        let mut a = GatherList::One(1);
-        a.absorb(GatherList::One(2));
-        a.absorb(GatherList::Many(vec![3, 4, 5]));
-        let mut b = GatherList::One(6);
+        let mut a = GatherList::one(1);
+        a.absorb(GatherList::one(2));
+        let mut more = GatherList::one(3);
+        more.absorb(GatherList::one(4));
+        more.absorb(GatherList::one(5));
+        a.absorb(more);
+        let mut b = GatherList::one(6);
         b.absorb(a);
         let mut all = b.into_vec();
         all.sort_unstable();
         assert_eq!(all, vec![1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn sort_dedup_and_retain_in_place() {
+        let mut list = GatherList::one((3, 'c'));
+        for x in [(1, 'a'), (3, 'c'), (2, 'b'), (1, 'a')] {
+            list.absorb(GatherList::one(x));
+        }
+        list.as_mut_slice().sort_unstable();
+        list.dedup_by_key(|p| p.0);
+        assert_eq!(list.as_slice(), &[(1, 'a'), (2, 'b'), (3, 'c')]);
+        list.retain(|p| p.0 != 2);
+        assert_eq!(list.as_slice(), &[(1, 'a'), (3, 'c')]);
+        let mut single = GatherList::one(7);
+        single.retain(|&x| x != 7);
+        assert!(single.is_empty());
+        assert_eq!(single.len(), 0);
+    }
+
+    /// The point of the pool: a dropped list's vector, capacity and all, serves the next
+    /// list of the same type on this thread, so a superstep's lists stop allocating.
+    #[test]
+    fn a_dropped_list_lends_its_vector_to_the_next() {
+        let filled = |n: u32| {
+            let mut list = GatherList::one(0u32);
+            for x in 1..n {
+                list.absorb(GatherList::one(x));
+            }
+            list
+        };
+        // Empty this thread's pool of u32 vectors first (other tests may have filled it).
+        for _ in 0..POOLED_PER_TYPE {
+            drop(take_vec::<u32>());
+        }
+        let big = filled(10_000);
+        let capacity = big.as_slice().len();
+        let address = big.as_slice().as_ptr();
+        drop(big);
+        let next = filled(3);
+        assert_eq!(next.as_slice(), &[1, 0, 2], "the values of the new list only");
+        assert_eq!(
+            next.as_slice().as_ptr(),
+            address,
+            "the new list reuses the dropped list's vector"
+        );
+        drop(next);
+        assert!(take_vec::<u32>().capacity() >= capacity);
+        // A different element type has a pool of its own.
+        assert_eq!(take_vec::<(u64, u8)>().capacity(), 0);
     }
 }

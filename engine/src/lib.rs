@@ -95,7 +95,7 @@ pub use async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency, Sche
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
 pub use error::{EngineError, InputFailure, Result};
 pub use gather_list::GatherList;
-pub use graph::{EdgeInput, LocalGraph, LocalOrder, Topology, build_local_graph};
+pub use graph::{EdgeInput, LocalGraph, LocalOrder, Topology, Undirected, build_local_graph};
 pub use ids::{LocalId, Rank, VertexId};
 pub use launcher::{
     EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,
@@ -120,7 +120,7 @@ pub mod prelude {
     pub use crate::comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
     pub use crate::error::EngineError;
     pub use crate::gather_list::GatherList;
-    pub use crate::graph::{EdgeInput, LocalGraph, LocalOrder, build_local_graph};
+    pub use crate::graph::{EdgeInput, LocalGraph, LocalOrder, Undirected, build_local_graph};
     pub use crate::ids::{LocalId, Rank, VertexId};
     pub use crate::launcher::{
         EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,

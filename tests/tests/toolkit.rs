@@ -5,9 +5,9 @@
 
 use gasket_apps::kcore::{self, CoreVertex, KCoreConfig};
 use gasket_apps::labelprop::{self, LabelPropConfig, LabelVertex};
-use gasket_apps::triangles::{self, TriangleVertex, TrianglesConfig, intersection_size};
+use gasket_apps::triangles::{self, Lists, TriangleVertex, TrianglesConfig, intersection_size};
 use gasket_datasets::Format;
-use gasket_engine::Wire;
+use gasket_engine::{Undirected, Wire};
 use gasket_tests::{MemGraph, on_ranks, read_whole, run_in_memory, shared_dataset};
 use proptest::prelude::*;
 
@@ -96,6 +96,9 @@ fn hand_made() -> Vec<(&'static str, MemGraph<()>)> {
     two_k4.push((4, 11));
     let mut oscillating = vec![(3, 9), (9, 3), (3, 1), (2, 3)];
     oscillating.push((5, 5));
+    let mut dense = clique(1..=7);
+    dense.extend(clique([7, 8, 9, 10]));
+    dense.extend(clique([1, 20, 21]));
     vec![
         ("empty with declared vertices", graph(&[], &[1, 5, 9])),
         ("one vertex", graph(&[], &[7])),
@@ -113,7 +116,79 @@ fn hand_made() -> Vec<(&'static str, MemGraph<()>)> {
             "large ids",
             graph(&[(u64::MAX, 0), (0, 1 << 40), (1 << 40, u64::MAX)], &[]),
         ),
+        ("symmetric and simple", symmetric(&graph(&dense, &[30]))),
+        (
+            "symmetric with repeats",
+            both_ways(&graph(&reciprocal, &[])),
+        ),
     ]
+}
+
+/// Every edge of `g` listed both ways, repeats and self-loops kept: a symmetric graph that
+/// is not simple.
+fn both_ways(g: &MemGraph<()>) -> MemGraph<()> {
+    MemGraph {
+        edges: g
+            .edges
+            .iter()
+            .flat_map(|&(s, d, ())| [(s, d, ()), (d, s, ())])
+            .collect(),
+        vertices: g.vertices.clone(),
+    }
+}
+
+/// The simple undirected graph of `g` with every edge listed both ways once.
+fn symmetric(g: &MemGraph<()>) -> MemGraph<()> {
+    let mut edges: Vec<(u64, u64, ())> = both_ways(g)
+        .edges
+        .into_iter()
+        .filter(|&(s, d, ())| s != d)
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    MemGraph {
+        edges,
+        vertices: g.vertices.clone(),
+    }
+}
+
+/// How `g`'s graph reads as undirected on `ranks` thread ranks (every rank agrees).
+fn shape(ranks: usize, g: &MemGraph<()>) -> Undirected {
+    let shapes = run_in_memory(ranks, g, |c, lg| {
+        let shape = Undirected::check(c, lg.topology(), false)?;
+        Ok(lg
+            .topology()
+            .global_ids()
+            .iter()
+            .take(lg.topology().num_owned())
+            .map(|&v| (v, shape))
+            .collect())
+    });
+    let first = shapes.first().map(|&(_, s)| s).unwrap_or_default();
+    assert!(shapes.iter().all(|&(_, s)| s == first), "ranks disagree");
+    first
+}
+
+#[test]
+fn the_shapes_of_the_hand_made_graphs() {
+    let shapes: std::collections::BTreeMap<&str, MemGraph<()>> = hand_made().into_iter().collect();
+    on_ranks(|ranks| {
+        let of = |name: &str| shape(ranks, &shapes[name]);
+        let simple = Undirected {
+            symmetric: true,
+            simple: true,
+        };
+        let repeats = Undirected {
+            symmetric: true,
+            simple: false,
+        };
+        assert_eq!(of("symmetric and simple"), simple, "{ranks} rank(s)");
+        assert_eq!(of("symmetric with repeats"), repeats);
+        assert_eq!(of("clique K6"), Undirected::default());
+        assert_eq!(of("reciprocal and duplicate edges"), Undirected::default());
+        let one_loop = graph(&[(1, 2), (2, 1), (3, 3)], &[]);
+        assert_eq!(shape(ranks, &one_loop), repeats, "a self-loop is not simple");
+    });
 }
 
 // --- the verifiers on graphs worked out by hand -------------------------------------------
@@ -263,9 +338,17 @@ fn vertex_data_round_trips() {
         label: 3,
         changed: false,
     });
-    round_trip(TriangleVertex::Start(5));
-    round_trip(TriangleVertex::Listed(5, vec![1, 2, 9].into()));
-    round_trip(TriangleVertex::Listed(5, Vec::new().into()));
+    round_trip(TriangleVertex::Start((3, 5)));
+    round_trip(TriangleVertex::Listed(Lists {
+        key: (3, 5),
+        neighbours: vec![1, 2, 9].into(),
+        forward: vec![9].into(),
+    }));
+    round_trip(TriangleVertex::Listed(Lists {
+        key: (0, 5),
+        neighbours: Vec::new().into(),
+        forward: Vec::new().into(),
+    }));
     round_trip(TriangleVertex::Counted(12));
 }
 
@@ -280,7 +363,7 @@ fn kcore_matches_bucket_peeling_on_hand_made_graphs() {
 }
 
 #[test]
-fn triangles_match_the_oriented_count_on_hand_made_graphs() {
+fn triangles_match_the_neighbourhood_count_on_hand_made_graphs() {
     for (name, g) in hand_made() {
         let expect = triangles::verify(&pairs(&g), &g.vertices);
         on_ranks(|ranks| {
@@ -354,11 +437,21 @@ proptest! {
     }
 
     #[test]
-    fn triangles_equal_the_oriented_count(g in graphs(), ranks in 1usize..=4) {
+    fn triangles_equal_the_neighbourhood_count(g in graphs(), ranks in 1usize..=4) {
         let expect = triangles::verify(&pairs(&g), &g.vertices);
         let (got, total) = run_triangles(ranks, &g);
         prop_assert_eq!(got, expect.clone());
         prop_assert_eq!(total, triangles::total(&expect));
+    }
+
+    /// The same on symmetric graphs, simple or not: the paths that read out-edges only,
+    /// and on simple graphs sum without deduplicating.
+    #[test]
+    fn symmetric_graphs_match_too(g in graphs(), ranks in 1usize..=4, simple: bool) {
+        let g = if simple { symmetric(&g) } else { both_ways(&g) };
+        let expect = triangles::verify(&pairs(&g), &g.vertices);
+        prop_assert_eq!(run_triangles(ranks, &g).0, expect);
+        prop_assert_eq!(run_kcore(ranks, &g), kcore::verify(&pairs(&g), &g.vertices));
     }
 
     #[test]

@@ -64,34 +64,59 @@ impl Topology {
     /// one). One pass over both CSRs, counting each row's neighbours up and down in a
     /// per-task array; it stops at the first vertex that differs.
     pub fn is_symmetric(&self) -> bool {
+        self.every_owned_row(|count, v| {
+            let (out, inn) = (self.out_csr.row(v), self.in_csr.row(v));
+            if out.len() != inn.len() {
+                return false;
+            }
+            for &u in out {
+                count[u as usize] += 1;
+            }
+            let mut same = true;
+            for &u in inn {
+                let c = &mut count[u as usize];
+                same &= *c > 0;
+                *c -= 1;
+            }
+            for &u in out {
+                count[u as usize] = 0;
+            }
+            same
+        })
+    }
+
+    /// Whether no owned vertex lists a neighbour twice, or itself, among its out-edges: on
+    /// a symmetric graph ([`Topology::is_symmetric`]) on every rank, the undirected graph
+    /// is simple, and a program that reads each neighbour once along out-edges needs no
+    /// deduplication. One pass over the out-CSR, marking each row's neighbours in a
+    /// per-task array; it stops at the first repeat.
+    pub fn is_simple(&self) -> bool {
+        self.every_owned_row(|seen, v| {
+            let row = self.out_csr.row(v);
+            let mut simple = true;
+            for &u in row {
+                let s = &mut seen[u as usize];
+                simple &= *s == 0 && u != v;
+                *s = 1;
+            }
+            for &u in row {
+                seen[u as usize] = 0;
+            }
+            simple
+        })
+    }
+
+    /// Whether `test(scratch, v)` holds for every owned vertex, run in parallel over a few
+    /// large tasks, each with a zeroed array of `num_local()` counters that `test` must
+    /// leave zeroed; it stops at the first vertex that fails.
+    fn every_owned_row(&self, test: impl Fn(&mut [i32], LocalId) -> bool + Sync) -> bool {
         let (n_owned, n_local) = (self.num_owned(), self.num_local());
-        // A few large tasks: each zeroes one count array.
         let tasks = rayon::current_num_threads() * 4;
         let per_task = n_owned.div_ceil(tasks).max(1);
         (0..n_owned.div_ceil(per_task)).into_par_iter().all(|t| {
-            let mut count = vec![0i32; n_local];
-            (t * per_task..((t + 1) * per_task).min(n_owned)).all(|v| {
-                let (out, inn) = (
-                    self.out_csr.row(v as LocalId),
-                    self.in_csr.row(v as LocalId),
-                );
-                if out.len() != inn.len() {
-                    return false;
-                }
-                for &u in out {
-                    count[u as usize] += 1;
-                }
-                let mut same = true;
-                for &u in inn {
-                    let c = &mut count[u as usize];
-                    same &= *c > 0;
-                    *c -= 1;
-                }
-                for &u in out {
-                    count[u as usize] = 0;
-                }
-                same
-            })
+            let mut scratch = vec![0i32; n_local];
+            (t * per_task..((t + 1) * per_task).min(n_owned))
+                .all(|v| test(&mut scratch, v as LocalId))
         })
     }
     /// This rank.
