@@ -6,9 +6,11 @@
 //! Algorithm: the h-index iteration of Montresor, De Pellegrini and Miorandi (2013,
 //! "Distributed k-core decomposition"). Every vertex keeps an estimate, an upper bound of its
 //! coreness. A vertex that runs lowers it to the h-index of its distinct neighbours'
-//! estimates (the largest `h` such that `h` of them are at least `h`), and when it drops,
-//! signals the neighbours whose estimate is larger: only their h-index can fall. Estimates
-//! never go below the coreness, and the run ends (nothing signalled) exactly on it.
+//! estimates (the largest `h` such that `h` of them are at least `h`), and when it drops
+//! from `old` to `new`, signals the neighbours whose estimate `k` it crossed
+//! (`old >= k > new`): a neighbour at estimate `k` holds it while `k` of its neighbours are
+//! at least `k`, so only a neighbour crossing below `k` can lower it. Estimates never go
+//! below the coreness, and the run ends (nothing signalled) exactly on it.
 //!
 //! Design: gather sees the neighbour's data but not its id, so each vertex carries its own
 //! id, and gather hands `(id, estimate)` pairs in a [`GatherList`] (no allocation per
@@ -19,8 +21,11 @@
 //! are read and the pairs are first sorted by id and deduplicated. `init` sees degrees but
 //! not neighbours: the first estimate is the degree counted with multiplicity, an upper
 //! bound, and superstep 0 runs every vertex, which brings it down to at most the number of
-//! distinct neighbours, where the paper starts. A `changed` flag in the vertex data lets
-//! only vertices that dropped scatter.
+//! distinct neighbours, where the paper starts. Signals go through `signal_along` (the
+//! vertex keeps its estimate before its last run), so the engine pushes from the few
+//! vertices that dropped or, when they are many, pulls, each vertex stopping at its first
+//! signal; the engine's scatter sees every neighbour's estimate of this superstep, which
+//! the crossing test needs.
 
 use gasket_engine::prelude::*;
 use gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
@@ -46,28 +51,28 @@ impl Default for KCoreConfig {
 }
 
 /// Vertex data of [`KCore`]: the vertex's own id (for its neighbours' deduplication), its
-/// coreness estimate, and whether the estimate dropped in the vertex's last run.
+/// coreness estimate, and the estimate before its last run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoreVertex {
     /// The vertex's global id.
     pub id: VertexId,
     /// Current estimate: an upper bound of the coreness, equal to it at the end.
     pub core: u32,
-    /// The estimate dropped when the vertex last ran (it then signals its neighbours).
-    pub changed: bool,
+    /// The estimate before the vertex's last run (equal to `core` unless it dropped then).
+    pub previous: u32,
 }
 
 impl Wire for CoreVertex {
     fn encode(&self, out: &mut Vec<u8>) {
         self.id.encode(out);
         self.core.encode(out);
-        self.changed.encode(out);
+        self.previous.encode(out);
     }
     fn decode(input: &mut &[u8]) -> Self {
         CoreVertex {
             id: VertexId::decode(input),
             core: u32::decode(input),
-            changed: bool::decode(input),
+            previous: u32::decode(input),
         }
     }
 }
@@ -126,10 +131,11 @@ impl VertexProgram for KCore {
     fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, ()>) -> CoreVertex {
         ctx.signal(v.handle());
         let degree = v.in_degree().saturating_add(v.out_degree());
+        let core = u32::try_from(degree).unwrap_or(u32::MAX);
         CoreVertex {
             id: v.id(),
-            core: u32::try_from(degree).unwrap_or(u32::MAX),
-            changed: false,
+            core,
+            previous: core,
         }
     }
 
@@ -154,30 +160,21 @@ impl VertexProgram for KCore {
         let data = v.data_mut();
         let count = ctx.scratch::<Vec<u32>>();
         let h = total.map_or(0, |t| h_index(t, data.id, data.core, self.shape.simple, count));
-        data.changed = h < data.core;
+        data.previous = data.core;
         data.core = data.core.min(h);
     }
 
-    fn scatter_edges(&self, v: &VertexRef<'_, CoreVertex>) -> EdgeDir {
-        if v.data().changed {
-            self.shape.neighbour_edges()
-        } else {
-            EdgeDir::None
-        }
+    fn signal_edges(&self) -> EdgeDir {
+        self.shape.neighbour_edges()
     }
 
-    fn scatter(
-        &self,
-        v: &VertexRef<'_, CoreVertex>,
-        _edge: &mut (),
-        other: &Neighbor<'_, CoreVertex>,
-        ctx: &mut Context<'_, ()>,
-    ) {
-        // A neighbour at or below the new estimate still counts this vertex for every
-        // threshold up to its own estimate: its h-index cannot change.
-        if other.data().core > v.data().core {
-            ctx.signal(other.handle());
-        }
+    fn signal_along(&self, src: &CoreVertex, _edge: &(), dst: &CoreVertex) -> Option<()> {
+        // Only a neighbour whose estimate the drop crossed loses a supporter at its level.
+        (src.previous >= dst.core && dst.core > src.core).then_some(())
+    }
+
+    fn wants_signal(&self, _dst: &CoreVertex, received: Option<&()>) -> bool {
+        received.is_none()
     }
 }
 

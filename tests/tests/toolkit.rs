@@ -332,7 +332,7 @@ fn vertex_data_round_trips() {
     round_trip(CoreVertex {
         id: u64::MAX,
         core: 7,
-        changed: true,
+        previous: 9,
     });
     round_trip(LabelVertex {
         label: 3,
