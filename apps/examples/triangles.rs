@@ -20,7 +20,7 @@ use gasket_engine::prelude::*;
 
 fn main() {
     let input = GraphInput::new(std::env::args_os().nth(1).map(Into::into), None);
-    let config = triangles::TrianglesConfig::default();
+    let config = triangles::TrianglesConfig { per_vertex: true };
     let outcome = Launcher::from_env().and_then(|launcher| {
         launcher.run_with(&input, |comm, graph| {
             triangles::run(&config, comm, graph, false)

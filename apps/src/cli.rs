@@ -463,6 +463,10 @@ pub fn execute(cli: &Cli) -> Result<()> {
         }
         Command::Triangles { common, config } => {
             common.require_sync("triangles")?;
+            // Writing every vertex's value asks for the counts through every vertex.
+            let config = &TrianglesConfig {
+                per_vertex: config.per_vertex || common.output.is_some(),
+            };
             let input = prepare(common)?;
             let Some(out) = run_app(common, progress, &input, |comm, g| {
                 Ok(triangles::run(config, comm, g, progress)?)
@@ -470,13 +474,16 @@ pub fn execute(cli: &Cli) -> Result<()> {
             else {
                 return Ok(());
             };
-            let mut top: Vec<&(VertexId, u64)> = out.values.iter().collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             println!("{}", headline("triangles", &input, &out));
-            println!("# {} triangles", triangles::total(&out.values));
-            println!("vertex\ttriangles");
-            for (v, t) in top.iter().take(common.top) {
-                println!("{v}\t{t}");
+            let total = triangles::total_of(&out.values, config.corners());
+            println!("# {total} triangles");
+            if config.per_vertex {
+                let mut top: Vec<&(VertexId, u64)> = out.values.iter().collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                println!("vertex\ttriangles");
+                for (v, t) in top.iter().take(common.top) {
+                    println!("{v}\t{t}");
+                }
             }
             finish(common, "triangles", &input, &out)
         }

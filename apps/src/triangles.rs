@@ -12,7 +12,9 @@
 //! forward neighbours `u` (triangles where `v` is lowest) and `|F(u) ∩ N(v)|` over the
 //! neighbours `u` ranked below it (triangles where `u` is lowest and `v` is one of the
 //! other two). Forward lists hold at most `sqrt(2m)` ids, so a hub never intersects its
-//! whole neighbour list with another's: hubs answer by binary search.
+//! whole neighbour list with another's. When only the total is asked for
+//! ([`TrianglesConfig::per_vertex`] off), the first intersection alone counts each triangle
+//! once, at its lowest corner, and `N(v)` is never kept.
 //!
 //! Design: the vertex data moves through three stages ([`TriangleVertex`]); the lists are
 //! `Arc<[VertexId]>`, so the engine's per-superstep copy of a vertex's data costs a
@@ -30,9 +32,23 @@ use gasket_engine::prelude::*;
 /// Supersteps of the scheme: list neighbours, then count.
 pub const SUPERSTEPS: usize = 2;
 
-/// Triangle-counting settings (none yet: the scheme always runs two supersteps).
+/// Triangle-counting settings.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct TrianglesConfig {}
+pub struct TrianglesConfig {
+    /// Count the triangles through every vertex (each triangle credited to its three
+    /// corners: a second intersection per edge). Without it each triangle is counted once,
+    /// at its lowest corner in the degree order, which gives the total in about half the
+    /// time.
+    #[arg(long)]
+    pub per_vertex: bool,
+}
+
+impl TrianglesConfig {
+    /// How many vertices each triangle is credited to in [`run`]'s values.
+    pub fn corners(&self) -> u64 {
+        if self.per_vertex { 3 } else { 1 }
+    }
+}
 
 /// A vertex's place in the degree order: `(degree, id)`, compared as a tuple.
 pub type RankKey = (u64, VertexId);
@@ -42,7 +58,8 @@ pub type RankKey = (u64, VertexId);
 pub struct Lists {
     /// Its place in the degree order.
     pub key: RankKey,
-    /// Distinct neighbours, itself excluded.
+    /// Distinct neighbours, itself excluded (empty unless every vertex's count is asked
+    /// for).
     pub neighbours: Arc<[VertexId]>,
     /// The neighbours ranked above it (a subset of `neighbours`).
     pub forward: Arc<[VertexId]>,
@@ -155,13 +172,13 @@ pub fn intersection_size(a: &[VertexId], b: &[VertexId]) -> u64 {
 }
 
 /// Triangles through `v` found along its edge to `u`: those where `v` is the lowest
-/// corner and `u` the middle one when `u` ranks above `v`; those where `u` is the lowest
-/// corner when `u` ranks below.
-pub fn through_edge(v: &Lists, u: &Lists) -> u64 {
+/// corner and `u` the middle one when `u` ranks above `v`; with `per_vertex`, those where
+/// `u` is the lowest corner when `u` ranks below.
+pub fn through_edge(v: &Lists, u: &Lists, per_vertex: bool) -> u64 {
     match u.key.cmp(&v.key) {
         std::cmp::Ordering::Greater => intersection_size(&v.forward, &u.forward),
-        std::cmp::Ordering::Less => intersection_size(&u.forward, &v.neighbours),
-        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Less if per_vertex => intersection_size(&u.forward, &v.neighbours),
+        _ => 0,
     }
 }
 
@@ -171,6 +188,8 @@ pub struct Triangles {
     /// How the graph may be read: on a symmetric graph out-edges reach every neighbour,
     /// and on a simple one superstep 1 sums without deduplicating.
     pub shape: Undirected,
+    /// Credit every triangle to its three corners, not only to its lowest.
+    pub per_vertex: bool,
 }
 
 impl VertexProgram for Triangles {
@@ -207,7 +226,7 @@ impl VertexProgram for Triangles {
     ) -> TriangleGather {
         match (v.data(), other) {
             (TriangleVertex::Listed(mine), TriangleVertex::Listed(theirs)) => {
-                let common = through_edge(mine, theirs);
+                let common = through_edge(mine, theirs, self.per_vertex);
                 if self.shape.simple {
                     TriangleGather::Sum(common)
                 } else {
@@ -248,7 +267,11 @@ impl VertexProgram for Triangles {
                     Some(sum) => panic!("superstep 0 gathered a sum ({sum:?})"),
                 };
                 let distinct = distinct_without(&mut pairs, key.1);
-                let neighbours: Arc<[VertexId]> = distinct.iter().map(|p| p.0).collect();
+                let neighbours: Arc<[VertexId]> = if self.per_vertex {
+                    distinct.iter().map(|p| p.0).collect()
+                } else {
+                    Arc::new([])
+                };
                 let forward: Arc<[VertexId]> = distinct
                     .iter()
                     .filter(|&&(id, degree)| (degree, id) > key)
@@ -281,16 +304,18 @@ impl VertexProgram for Triangles {
     }
 }
 
-/// Counts the triangles through each owned vertex of this rank's graph (collective).
+/// Counts triangles at each owned vertex of this rank's graph (collective): the triangles
+/// through it with [`TrianglesConfig::per_vertex`], else those whose lowest corner it is.
 /// Combine the values with [`global_total`] for the graph's total.
 pub fn run(
-    _config: &TrianglesConfig,
+    config: &TrianglesConfig,
     comm: &dyn Comm,
     graph: &mut LocalGraph<()>,
     progress: bool,
 ) -> Result<RankRun<u64>, EngineError> {
     let program = Triangles {
         shape: Undirected::check(comm, graph.topology(), progress)?,
+        per_vertex: config.per_vertex,
     };
     gasket_engine::run_program(
         &program,
@@ -311,17 +336,27 @@ pub fn run(
     )
 }
 
-/// Triangles of the whole graph from every vertex's count (each triangle has three
-/// corners): pass all vertices' values, e.g. gathered on one rank.
+/// Triangles of the whole graph from every vertex's count through it (each triangle has
+/// three corners): pass all vertices' values, e.g. gathered on one rank.
 pub fn total(per_vertex: &[(VertexId, u64)]) -> u64 {
-    per_vertex.iter().map(|&(_, t)| t).sum::<u64>() / 3
+    total_of(per_vertex, 3)
 }
 
-/// Triangles of the whole graph from each rank's [`run`] (collective: every rank passes its
-/// own run and gets the total).
-pub fn global_total(comm: &dyn Comm, run: &RankRun<u64>) -> Result<u64, EngineError> {
+/// Triangles of the whole graph from every vertex's value of a [`run`] that credited each
+/// triangle to `corners` vertices ([`TrianglesConfig::corners`]).
+pub fn total_of(values: &[(VertexId, u64)], corners: u64) -> u64 {
+    values.iter().map(|&(_, t)| t).sum::<u64>() / corners
+}
+
+/// Triangles of the whole graph from each rank's [`run`] with `config` (collective: every
+/// rank passes its own run and gets the total).
+pub fn global_total(
+    comm: &dyn Comm,
+    config: &TrianglesConfig,
+    run: &RankRun<u64>,
+) -> Result<u64, EngineError> {
     let local: u64 = run.values.iter().map(|&(_, t)| t).sum();
-    Ok(comm.sum_u64(local)? / 3)
+    Ok(comm.sum_u64(local)? / config.corners())
 }
 
 /// Serial reference by the definition: the triangles through `v` are the edges among its

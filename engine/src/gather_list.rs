@@ -115,6 +115,16 @@ impl<T: 'static> GatherList<T> {
         }
     }
 
+    /// Appends one value: what a program's `gather_into` does with an edge's value, so
+    /// that gathering a vertex makes no list per edge.
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        match &mut self.repr {
+            Repr::Many(list) => list.push(x),
+            Repr::One(_) => self.absorb(GatherList::one(x)),
+        }
+    }
+
     /// The values.
     pub fn as_slice(&self) -> &[T] {
         match &self.repr {

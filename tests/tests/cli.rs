@@ -346,6 +346,13 @@ fn toolkit_subcommands_write_what_their_verifiers_compute() {
             gasket_apps::triangles::verify(&pairs, &[])
         );
 
+        // Without an output file only the total is asked for: each triangle counted once.
+        let total_only = gasket(&["triangles", "--ranks", ranks]);
+        let stdout = String::from_utf8_lossy(&total_only.stdout);
+        assert!(total_only.status.success());
+        assert!(stdout.contains("# 608389 triangles"), "{stdout}");
+        assert!(!stdout.contains("vertex\ttriangles"), "{stdout}");
+
         run("labelprop");
         let config = gasket_apps::labelprop::LabelPropConfig::default();
         assert_eq!(

@@ -54,9 +54,27 @@ fn run_labelprop(ranks: usize, g: &MemGraph<()>, config: &LabelPropConfig) -> Ve
 
 /// Per-vertex triangles, each paired with the global total every rank computed.
 fn run_triangles(ranks: usize, g: &MemGraph<()>) -> (Vec<(u64, u64)>, u64) {
+    run_triangles_with(ranks, g, &TrianglesConfig { per_vertex: true })
+}
+
+/// The total of a run that counts each triangle once, at its lowest corner; checks that
+/// the values add up to it.
+fn run_triangle_total(ranks: usize, g: &MemGraph<()>) -> u64 {
+    let config = TrianglesConfig { per_vertex: false };
+    let (values, total) = run_triangles_with(ranks, g, &config);
+    assert_eq!(triangles::total_of(&values, config.corners()), total);
+    total
+}
+
+/// Each vertex's value, paired with the global total every rank computed.
+fn run_triangles_with(
+    ranks: usize,
+    g: &MemGraph<()>,
+    config: &TrianglesConfig,
+) -> (Vec<(u64, u64)>, u64) {
     let got = run_in_memory(ranks, g, |c, lg| {
-        let run = triangles::run(&TrianglesConfig::default(), c, lg, false)?;
-        let total = triangles::global_total(c, &run)?;
+        let run = triangles::run(config, c, lg, false)?;
+        let total = triangles::global_total(c, config, &run)?;
         Ok(run
             .values
             .into_iter()
@@ -370,6 +388,7 @@ fn triangles_match_the_neighbourhood_count_on_hand_made_graphs() {
             let (got, total) = run_triangles(ranks, &g);
             assert_eq!(got, expect, "{name}, {ranks} rank(s)");
             assert_eq!(total, triangles::total(&expect), "{name}, {ranks} rank(s)");
+            assert_eq!(run_triangle_total(ranks, &g), total, "{name}, {ranks} rank(s)");
         });
     }
 }
@@ -442,6 +461,7 @@ proptest! {
         let (got, total) = run_triangles(ranks, &g);
         prop_assert_eq!(got, expect.clone());
         prop_assert_eq!(total, triangles::total(&expect));
+        prop_assert_eq!(run_triangle_total(ranks, &g), total);
     }
 
     /// The same on symmetric graphs, simple or not: the paths that read out-edges only,
@@ -450,7 +470,8 @@ proptest! {
     fn symmetric_graphs_match_too(g in graphs(), ranks in 1usize..=4, simple: bool) {
         let g = if simple { symmetric(&g) } else { both_ways(&g) };
         let expect = triangles::verify(&pairs(&g), &g.vertices);
-        prop_assert_eq!(run_triangles(ranks, &g).0, expect);
+        prop_assert_eq!(run_triangles(ranks, &g).0, expect.clone());
+        prop_assert_eq!(run_triangle_total(ranks, &g), triangles::total(&expect));
         prop_assert_eq!(run_kcore(ranks, &g), kcore::verify(&pairs(&g), &g.vertices));
     }
 
@@ -497,6 +518,7 @@ fn wiki_vote_triangles() {
     for ranks in [1, 4] {
         let (got, total) = run_triangles(ranks, &g);
         assert_eq!(total, WIKI_VOTE_TRIANGLES, "{ranks} rank(s)");
+        assert_eq!(run_triangle_total(ranks, &g), WIKI_VOTE_TRIANGLES);
         assert!(
             got == expect,
             "per-vertex triangles differ on {ranks} rank(s)"
