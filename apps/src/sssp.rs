@@ -126,6 +126,13 @@ impl<L: EdgeLength> VertexProgram for Sssp<L> {
     fn combine_messages(&self, acc: &mut f64, msg: f64) {
         *acc = acc.min(msg);
     }
+
+    /// Nearer first, as Dijkstra's algorithm: the priority scheduler orders by powers of
+    /// two of `1 / (1 + distance)`, so distances in `[2^k - 1, 2^(k+1) - 1)` share a
+    /// bucket (run in arrival order) and every bucket of nearer ones runs first.
+    fn priority(&self, offer: &f64) -> f64 {
+        1.0 / (1.0 + offer)
+    }
 }
 
 /// The engine's input from this rank's edges: the file's weights (1 per edge when it has

@@ -11,11 +11,13 @@
 //!
 //! The queues: FIFO is an MPMC channel holding each scheduled vertex once; priority is a
 //! relaxed priority queue of ordered buckets (as delta-stepping and Galois's OBIM order
-//! work): one MPMC channel per power of two of the priority, and a bitmask of the buckets
-//! that may hold entries, so a push and a pop cost a channel operation and an atomic OR or
-//! bit scan, with no lock shared by all workers. Workers take from the highest non-empty
-//! bucket, first in first out within it, so a vertex runs before every vertex of less
-//! than half its priority. A raised priority pushes a new entry only when it moves the
+//! work): one MPMC channel per eighth of an octave of the priority (the exponent and the
+//! top three mantissa bits of the double), and a bitmask of the buckets that may hold
+//! entries, so a push and a pop cost a channel operation and an atomic OR or bit scan,
+//! with no lock shared by all workers. Workers take from the highest non-empty bucket,
+//! first in first out within it, so a vertex runs before every vertex whose priority is
+//! lower by more than a factor 1.125 (a Dijkstra-like order for SSSP, whose priority falls
+//! with the distance). A raised priority pushes a new entry only when it moves the
 //! vertex to a higher bucket; stale entries are skipped when claimed. Sweep has no queue:
 //! workers walk the owned vertices round-robin from a shared cursor and run the scheduled
 //! ones.
@@ -73,18 +75,25 @@ struct Slot<M> {
     queued: f64,
 }
 
-/// Buckets of [`Buckets`]: one per power of two of the priority from 2^-63 to 2^63
-/// (smaller priorities, zero and non-numbers share the lowest).
-const BUCKETS: usize = 128;
+/// Buckets per power of two of the priority (the top mantissa bits that pick one).
+const SUB_BITS: u32 = 3;
 
-/// The bucket of a priority: `floor(log2(priority)) + 64`, clamped to the buckets.
+/// Buckets of [`Buckets`]: `2^SUB_BITS` per power of two of the priority from 2^-63 to
+/// 2^63 (smaller priorities, zero and non-numbers share the lowest; larger, the highest).
+const BUCKETS: usize = 128 << SUB_BITS;
+
+/// The bucket of a priority: `(floor(log2(priority)) + 64)` octaves of `2^SUB_BITS`
+/// buckets, the top mantissa bits picking one within the octave, clamped to the buckets.
+/// Monotone: a larger priority never gets a lower bucket.
 fn bucket_of(priority: f64) -> usize {
     if priority.is_nan() || priority <= 0.0 {
         return 0;
     }
-    // The biased exponent of a positive double is floor(log2) + 1023 (subnormals: 0).
-    let exponent = ((priority.to_bits() >> 52) & 0x7ff) as i64 - 1023;
-    (exponent + 64).clamp(0, BUCKETS as i64 - 1) as usize
+    // A positive double's bits, read as an integer, grow with its value: the biased
+    // exponent (floor(log2) + 1023; subnormals 0) above the mantissa.
+    let top = (priority.to_bits() >> (52 - SUB_BITS)) as i64;
+    let lowest = (1023 - 64) << SUB_BITS;
+    (top - lowest).clamp(0, BUCKETS as i64 - 1) as usize
 }
 
 /// Ordered buckets of vertices (see the module docs).
@@ -334,15 +343,26 @@ mod tests {
     }
 
     #[test]
-    fn buckets_are_powers_of_two() {
-        assert_eq!(bucket_of(1.0), 64);
-        assert_eq!(bucket_of(1.99), 64);
-        assert_eq!(bucket_of(2.0), 65);
-        assert_eq!(bucket_of(0.5), 63);
+    fn buckets_are_eighths_of_octaves() {
+        let per_octave = 1 << SUB_BITS;
+        assert_eq!(per_octave, 8);
+        assert_eq!(bucket_of(1.0), 64 * per_octave);
+        assert_eq!(bucket_of(1.124), 64 * per_octave);
+        assert_eq!(bucket_of(1.125), 64 * per_octave + 1);
+        assert_eq!(bucket_of(1.99), 64 * per_octave + 7);
+        assert_eq!(bucket_of(2.0), 65 * per_octave);
+        assert_eq!(bucket_of(0.5), 63 * per_octave);
         assert_eq!(bucket_of(1e300), BUCKETS - 1);
         assert_eq!(bucket_of(1e-300), 0);
         for p in [0.0, -1.0, f64::NAN] {
             assert_eq!(bucket_of(p), 0);
+        }
+        // Monotone over a sweep of magnitudes.
+        let mut last = 0;
+        for i in -700..700 {
+            let b = bucket_of(1.07f64.powi(i));
+            assert!(b >= last, "1.07^{i}");
+            last = b;
         }
     }
 
