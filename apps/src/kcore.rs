@@ -85,7 +85,13 @@ pub type Estimates = GatherList<(VertexId, u32)>;
 /// at `cap` (the vertex's estimate: the result is `min(h-index, cap)`). `distinct` says
 /// the list names each neighbour once and never `own`; otherwise it is sorted by id and
 /// deduplicated first. `count` is a reused array, left zeroed.
-fn h_index(mut estimates: Estimates, own: VertexId, cap: u32, distinct: bool, count: &mut Vec<u32>) -> u32 {
+fn h_index(
+    mut estimates: Estimates,
+    own: VertexId,
+    cap: u32,
+    distinct: bool,
+    count: &mut Vec<u32>,
+) -> u32 {
     if !distinct {
         estimates.as_mut_slice().sort_unstable_by_key(|p| p.0);
         estimates.dedup_by_key(|p| p.0);
@@ -170,7 +176,9 @@ impl VertexProgram for KCore {
     ) {
         let data = v.data_mut();
         let count = ctx.scratch::<Vec<u32>>();
-        let h = total.map_or(0, |t| h_index(t, data.id, data.core, self.shape.simple, count));
+        let h = total.map_or(0, |t| {
+            h_index(t, data.id, data.core, self.shape.simple, count)
+        });
         data.previous = data.core;
         data.core = data.core.min(h);
     }

@@ -43,10 +43,7 @@ fn give_vec<T: 'static>(mut list: Vec<T>) {
         let Ok(mut pool) = pool.try_borrow_mut() else {
             return;
         };
-        let spares = match pool
-            .iter()
-            .position(|spares| spares.is::<Vec<Vec<T>>>())
-        {
+        let spares = match pool.iter().position(|spares| spares.is::<Vec<Vec<T>>>()) {
             Some(i) => &mut pool[i],
             None => {
                 pool.push(Box::new(Vec::<Vec<T>>::new()));
@@ -244,7 +241,11 @@ mod tests {
         let address = big.as_slice().as_ptr();
         drop(big);
         let next = filled(3);
-        assert_eq!(next.as_slice(), &[1, 0, 2], "the values of the new list only");
+        assert_eq!(
+            next.as_slice(),
+            &[1, 0, 2],
+            "the values of the new list only"
+        );
         assert_eq!(
             next.as_slice().as_ptr(),
             address,

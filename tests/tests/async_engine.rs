@@ -131,6 +131,109 @@ fn sssp_on_wiki_vote_with_weights_equals_dijkstra() {
     }
 }
 
+/// A `side x side` grid, every edge both ways, with a pseudo-random length of 1..=100.
+fn weighted_grid(side: u64) -> Vec<(u64, u64, f64)> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut length = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (1 + state % 100) as f64
+    };
+    let mut edges = Vec::new();
+    for r in 0..side {
+        for c in 0..side {
+            let v = r * side + c;
+            for u in [
+                (c + 1 < side).then(|| v + 1),
+                (r + 1 < side).then(|| v + side),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let w = length();
+                edges.extend([(v, u, w), (u, v, w)]);
+            }
+        }
+    }
+    edges
+}
+
+/// Updates of one asynchronous run on one rank with one worker (a deterministic order),
+/// after checking its values against `expect`.
+fn updates_of<P, E>(
+    program: &P,
+    graph: &MemGraph<E>,
+    scheduler: Scheduler,
+    expect: &[(u64, P::Vertex)],
+) -> u64
+where
+    P: VertexProgram<Edge = E>,
+    P::Vertex: PartialEq + std::fmt::Debug + Send,
+    E: Wire + Clone + Send + Sync,
+{
+    let cfg = AsyncConfig {
+        workers: 1,
+        ..config(scheduler, Consistency::Vertex)
+    };
+    let got = run_in_memory(1, graph, |c, g| {
+        let run = run_program_async(program, c, g, cfg.clone(), |v| v.data().clone())?;
+        let updates = run.async_metrics.expect("an asynchronous run").updates;
+        Ok(run
+            .values
+            .into_iter()
+            .map(|(v, x)| (v, (x, updates)))
+            .collect())
+    });
+    let values: Vec<(u64, P::Vertex)> = got.iter().map(|(v, (x, _))| (*v, x.clone())).collect();
+    assert_eq!(values, expect, "{scheduler}");
+    got.first().map_or(0, |(_, (_, updates))| *updates)
+}
+
+/// The priority scheduler's order is what makes asynchronous runs pay on graphs with long
+/// paths (BENCHMARKS: a grid): smallest label first runs each vertex of a components run
+/// about once, nearest first runs SSSP near Dijkstra's order; FIFO repeats vertices many
+/// times as improving labels and distances arrive in waves.
+#[test]
+fn priority_runs_components_once_per_vertex_and_sssp_near_dijkstra_order_on_a_grid() {
+    let side = 40u64;
+    let n = side * side;
+    let weighted = weighted_grid(side);
+    let pairs: Vec<(u64, u64)> = weighted.iter().map(|&(s, d, _)| (s, d)).collect();
+
+    let unweighted_grid = unweighted(&pairs, &[]);
+    let labels = components::verify(&pairs, &[]);
+    let program = Components { symmetric: true };
+    let priority = updates_of(&program, &unweighted_grid, Scheduler::Priority, &labels);
+    let fifo = updates_of(&program, &unweighted_grid, Scheduler::Fifo, &labels);
+    assert!(
+        priority <= n + n / 20,
+        "components: {priority} updates for {n} vertices"
+    );
+    assert!(
+        fifo >= 2 * priority,
+        "components: fifo {fifo}, priority {priority}"
+    );
+
+    let weighted_graph = MemGraph {
+        edges: weighted.clone(),
+        vertices: Vec::new(),
+    };
+    let distances = sssp::verify(&weighted, &[], 0);
+    let program = Sssp::<f64>::new(0);
+    let priority = updates_of(&program, &weighted_graph, Scheduler::Priority, &distances);
+    let fifo = updates_of(&program, &weighted_graph, Scheduler::Fifo, &distances);
+    assert!(
+        priority <= n + n / 2,
+        "sssp: {priority} updates for {n} vertices"
+    );
+    assert!(
+        fifo >= 2 * priority,
+        "sssp: fifo {fifo}, priority {priority}"
+    );
+    eprintln!("grid {side}x{side}: sssp fifo {fifo}, priority {priority}");
+}
+
 /// A named graph: (name, edges, declared vertices).
 type Shape = (&'static str, Vec<(u64, u64)>, Vec<u64>);
 

@@ -205,7 +205,11 @@ fn the_shapes_of_the_hand_made_graphs() {
         assert_eq!(of("clique K6"), Undirected::default());
         assert_eq!(of("reciprocal and duplicate edges"), Undirected::default());
         let one_loop = graph(&[(1, 2), (2, 1), (3, 3)], &[]);
-        assert_eq!(shape(ranks, &one_loop), repeats, "a self-loop is not simple");
+        assert_eq!(
+            shape(ranks, &one_loop),
+            repeats,
+            "a self-loop is not simple"
+        );
     });
 }
 
@@ -388,7 +392,11 @@ fn triangles_match_the_neighbourhood_count_on_hand_made_graphs() {
             let (got, total) = run_triangles(ranks, &g);
             assert_eq!(got, expect, "{name}, {ranks} rank(s)");
             assert_eq!(total, triangles::total(&expect), "{name}, {ranks} rank(s)");
-            assert_eq!(run_triangle_total(ranks, &g), total, "{name}, {ranks} rank(s)");
+            assert_eq!(
+                run_triangle_total(ranks, &g),
+                total,
+                "{name}, {ranks} rank(s)"
+            );
         });
     }
 }

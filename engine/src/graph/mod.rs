@@ -25,6 +25,6 @@ mod whole;
 pub use build::{EdgeInput, LocalOrder, build_local_graph};
 pub use numbering::sort_hubs_first;
 pub use topology::{Csr, LocalGraph, Topology};
-pub use undirected::Undirected;
 pub(crate) use topology::{zst_mut, zst_ref, zst_slice_mut};
+pub use undirected::Undirected;
 pub use whole::WholeGraph;

@@ -24,11 +24,7 @@ pub struct Undirected {
 impl Undirected {
     /// Checks this rank's graph and agrees with the other ranks (collective); with
     /// `progress`, rank 0 logs the answer and the time the check took.
-    pub fn check(
-        comm: &dyn Comm,
-        topo: &Topology,
-        progress: bool,
-    ) -> Result<Self> {
+    pub fn check(comm: &dyn Comm, topo: &Topology, progress: bool) -> Result<Self> {
         let started = std::time::Instant::now();
         let symmetric = !comm.any(!topo.is_symmetric())?;
         let simple = symmetric && !comm.any(!topo.is_simple())?;
