@@ -115,8 +115,13 @@ impl VertexProgram for DeltaPageRank {
         *acc += msg;
     }
 
+    /// The residual rounded down to a power of two: largest first, but only by octaves.
+    /// A finer order runs the hubs, whose residuals rise fastest, again and again before
+    /// the residual spread to their neighbours has gathered (on Kronecker scale 16: 24x
+    /// FIFO's vertex runs with the scheduler's eighth-octave buckets, 5.4x with octaves).
     fn priority(&self, residual: &f64) -> f64 {
-        *residual
+        // Clearing the mantissa of a positive double leaves its power of two.
+        f64::from_bits(residual.to_bits() & !((1u64 << 52) - 1))
     }
 }
 
