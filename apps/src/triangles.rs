@@ -140,33 +140,50 @@ fn distinct_without(pairs: &mut GatherList<(VertexId, u64)>, own: VertexId) -> &
     pairs.as_slice()
 }
 
-/// `|a ∩ b|` of two sorted, duplicate-free lists: a merge, or binary searches of the
-/// smaller list's elements in the shrinking rest of the larger when it is 32 times longer.
+/// `|a ∩ b|` of two sorted, duplicate-free lists: a branch-free merge, or, when one list
+/// is more than 16 times longer, a galloping search of the longer for each element of the
+/// shorter (doubling steps from the last match, then a binary search in the last step),
+/// which costs `O(s log(l / s))` for lengths `s < l`.
 pub fn intersection_size(a: &[VertexId], b: &[VertexId]) -> u64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if small.is_empty() {
         return 0;
     }
-    let mut count = 0u64;
-    if small.len().saturating_mul(32) < large.len() {
-        let mut rest = large;
-        for x in small {
-            match rest.binary_search(x) {
-                Ok(i) => {
-                    count += 1;
-                    rest = &rest[i + 1..];
-                }
-                Err(i) => rest = &rest[i..],
-            }
-        }
-        return count;
+    if small.len().saturating_mul(16) < large.len() {
+        return galloping_intersection_size(small, large);
     }
+    let mut count = 0u64;
     let (mut i, mut j) = (0, 0);
     while i < small.len() && j < large.len() {
         let (x, y) = (small[i], large[j]);
         count += u64::from(x == y);
         i += usize::from(x <= y);
         j += usize::from(y <= x);
+    }
+    count
+}
+
+/// [`intersection_size`] by galloping through `large` for each element of `small`.
+fn galloping_intersection_size(small: &[VertexId], large: &[VertexId]) -> u64 {
+    let mut count = 0u64;
+    let mut rest = large;
+    for &x in small {
+        // Double the step until it passes `x` (or the end), then search that last step.
+        let mut step = 1;
+        while step < rest.len() && rest[step - 1] < x {
+            step *= 2;
+        }
+        let window = &rest[step / 2..step.min(rest.len())];
+        match window.binary_search(&x) {
+            Ok(i) => {
+                count += 1;
+                rest = &rest[step / 2 + i + 1..];
+            }
+            Err(i) => rest = &rest[step / 2 + i..],
+        }
+        if rest.is_empty() {
+            break;
+        }
     }
     count
 }
