@@ -27,6 +27,7 @@
 //! signal; the engine's scatter sees every neighbour's estimate of this superstep, which
 //! the crossing test needs.
 
+use gasket_engine::SimpleAdjacency;
 use gasket_engine::prelude::*;
 use gasket_engine::sync::DEFAULT_MAX_ITERATIONS;
 
@@ -225,27 +226,11 @@ pub fn run(
 /// undirected graph. Returns `(vertex, coreness)` sorted by vertex id, for every declared
 /// vertex and edge endpoint.
 pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(VertexId, u32)> {
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let index = |v: VertexId| ids.binary_search(&v).expect("every endpoint is listed");
+    let SimpleAdjacency {
+        ids,
+        neighbours: adj,
+    } = SimpleAdjacency::new(edges, vertices);
     let n = ids.len();
-    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(s, d) in edges {
-        let (s, d) = (index(s), index(d));
-        if s != d {
-            adj[s].push(d);
-            adj[d].push(s);
-        }
-    }
-    for list in &mut adj {
-        list.sort_unstable();
-        list.dedup();
-    }
 
     // Vertices sorted by degree (counting sort); `pos` is each vertex's place in `order`,
     // `start[d]` the first place of degree d. Peeling the vertex of least degree moves each

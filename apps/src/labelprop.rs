@@ -191,13 +191,7 @@ pub fn verify(
     config: &LabelPropConfig,
 ) -> Vec<(VertexId, VertexId)> {
     use std::collections::HashMap;
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = gasket_engine::sorted_vertex_ids(vertices, edges.iter().flat_map(|&(s, d)| [s, d]));
     let index = |v: VertexId| ids.binary_search(&v).expect("every endpoint is listed");
     let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
     for &(s, d) in edges {

@@ -60,17 +60,7 @@ where
     outcome
 }
 
-/// Every vertex of a serial verifier's graph (declared vertices and edge endpoints),
-/// ascending and distinct; a vertex's index in it is its dense id.
-pub fn sorted_vertex_ids(
-    vertices: &[VertexId],
-    endpoints: impl Iterator<Item = VertexId>,
-) -> Vec<VertexId> {
-    let mut ids: Vec<VertexId> = vertices.iter().copied().chain(endpoints).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
+pub use gasket_engine::sorted_vertex_ids;
 
 /// How a program that signals through `signal_along` chooses push or pull each
 /// superstep (`--direction`).

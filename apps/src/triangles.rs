@@ -27,6 +27,7 @@
 
 use std::sync::Arc;
 
+use gasket_engine::SimpleAdjacency;
 use gasket_engine::prelude::*;
 
 /// Supersteps of the scheme: list neighbours, then count.
@@ -382,27 +383,11 @@ pub fn global_total(
 /// Returns `(vertex, triangles)` sorted by vertex id, for every declared vertex and edge
 /// endpoint.
 pub fn verify(edges: &[(VertexId, VertexId)], vertices: &[VertexId]) -> Vec<(VertexId, u64)> {
-    let mut ids: Vec<VertexId> = vertices
-        .iter()
-        .copied()
-        .chain(edges.iter().flat_map(|&(s, d)| [s, d]))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let index = |v: VertexId| ids.binary_search(&v).expect("every endpoint is listed");
+    let SimpleAdjacency {
+        ids,
+        neighbours: adjacent,
+    } = SimpleAdjacency::new(edges, vertices);
     let n = ids.len();
-    let mut adjacent: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(s, d) in edges {
-        let (s, d) = (index(s), index(d));
-        if s != d {
-            adjacent[s].push(d);
-            adjacent[d].push(s);
-        }
-    }
-    for list in &mut adjacent {
-        list.sort_unstable();
-        list.dedup();
-    }
     let mut triangles = vec![0u64; n];
     let mut marked = vec![usize::MAX; n];
     for v in 0..n {

@@ -95,7 +95,10 @@ pub use async_engine::{AsyncConfig, AsyncEngine, AsyncMetrics, Consistency, Sche
 pub use comm::{Backend, Comm, CommExt, ReduceOp, SingleComm, ThreadComm, launch};
 pub use error::{EngineError, InputFailure, Result};
 pub use gather_list::GatherList;
-pub use graph::{EdgeInput, LocalGraph, LocalOrder, Topology, Undirected, build_local_graph};
+pub use graph::{
+    EdgeInput, LocalGraph, LocalOrder, SimpleAdjacency, Topology, Undirected, build_local_graph,
+    sorted_vertex_ids,
+};
 pub use ids::{LocalId, Rank, VertexId};
 pub use launcher::{
     EdgeEnds, GraphFacts, GraphSource, Hashed, InMemory, Launcher, Outcome, Placement, RankRun,

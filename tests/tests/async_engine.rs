@@ -190,6 +190,19 @@ where
     got.first().map_or(0, |(_, (_, updates))| *updates)
 }
 
+/// Priority made at most `n + extra` updates on `n` vertices, and FIFO at least twice as
+/// many.
+fn priority_pays(app: &str, n: u64, extra: u64, priority: u64, fifo: u64) {
+    assert!(
+        priority <= n + extra,
+        "{app}: {priority} updates for {n} vertices"
+    );
+    assert!(
+        fifo >= 2 * priority,
+        "{app}: fifo {fifo}, priority {priority}"
+    );
+}
+
 /// The priority scheduler's order is what makes asynchronous runs pay on graphs with long
 /// paths (BENCHMARKS: a grid): smallest label first runs each vertex of a components run
 /// about once, nearest first runs SSSP near Dijkstra's order; FIFO repeats vertices many
@@ -206,14 +219,7 @@ fn priority_runs_components_once_per_vertex_and_sssp_near_dijkstra_order_on_a_gr
     let program = Components { symmetric: true };
     let priority = updates_of(&program, &unweighted_grid, Scheduler::Priority, &labels);
     let fifo = updates_of(&program, &unweighted_grid, Scheduler::Fifo, &labels);
-    assert!(
-        priority <= n + n / 20,
-        "components: {priority} updates for {n} vertices"
-    );
-    assert!(
-        fifo >= 2 * priority,
-        "components: fifo {fifo}, priority {priority}"
-    );
+    priority_pays("components", n, n / 20, priority, fifo);
 
     let weighted_graph = MemGraph {
         edges: weighted.clone(),
@@ -223,14 +229,7 @@ fn priority_runs_components_once_per_vertex_and_sssp_near_dijkstra_order_on_a_gr
     let program = Sssp::<f64>::new(0);
     let priority = updates_of(&program, &weighted_graph, Scheduler::Priority, &distances);
     let fifo = updates_of(&program, &weighted_graph, Scheduler::Fifo, &distances);
-    assert!(
-        priority <= n + n / 2,
-        "sssp: {priority} updates for {n} vertices"
-    );
-    assert!(
-        fifo >= 2 * priority,
-        "sssp: fifo {fifo}, priority {priority}"
-    );
+    priority_pays("sssp", n, n / 2, priority, fifo);
     eprintln!("grid {side}x{side}: sssp fifo {fifo}, priority {priority}");
 }
 

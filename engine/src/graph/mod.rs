@@ -26,5 +26,5 @@ pub use build::{EdgeInput, LocalOrder, build_local_graph};
 pub use numbering::sort_hubs_first;
 pub use topology::{Csr, LocalGraph, Topology};
 pub(crate) use topology::{zst_mut, zst_ref, zst_slice_mut};
-pub use undirected::Undirected;
+pub use undirected::{SimpleAdjacency, Undirected, sorted_vertex_ids};
 pub use whole::WholeGraph;

@@ -48,3 +48,65 @@ impl Undirected {
         }
     }
 }
+
+/// Every vertex of a graph held whole (declared vertices and edge endpoints), ascending
+/// and distinct: a vertex's index in it is its dense id in serial references.
+pub fn sorted_vertex_ids(
+    vertices: &[crate::ids::VertexId],
+    endpoints: impl Iterator<Item = crate::ids::VertexId>,
+) -> Vec<crate::ids::VertexId> {
+    let mut ids: Vec<_> = vertices.iter().copied().chain(endpoints).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A graph taken as undirected and simple, held whole in memory (for serial references
+/// and small tools): every vertex by a dense index into `ids`, and its distinct neighbours
+/// (edge directions ignored, repeated edges merged, self-loops dropped), ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleAdjacency {
+    /// Every declared vertex and edge endpoint, ascending and distinct.
+    pub ids: Vec<crate::ids::VertexId>,
+    /// `neighbours[i]`: the dense indices of vertex `ids[i]`'s neighbours, ascending.
+    pub neighbours: Vec<Vec<usize>>,
+}
+
+impl SimpleAdjacency {
+    /// The simple undirected graph of `edges` over `vertices` and the edges' endpoints.
+    pub fn new(
+        edges: &[(crate::ids::VertexId, crate::ids::VertexId)],
+        vertices: &[crate::ids::VertexId],
+    ) -> Self {
+        let ids = sorted_vertex_ids(vertices, edges.iter().flat_map(|&(s, d)| [s, d]));
+        let index = |v| ids.binary_search(&v).expect("every endpoint is listed");
+        let mut neighbours = vec![Vec::new(); ids.len()];
+        for &(s, d) in edges {
+            let (s, d) = (index(s), index(d));
+            if s != d {
+                neighbours[s].push(d);
+                neighbours[d].push(s);
+            }
+        }
+        for list in &mut neighbours {
+            list.sort_unstable();
+            list.dedup();
+        }
+        SimpleAdjacency { ids, neighbours }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_repeats_and_loops_merge() {
+        let adjacency = SimpleAdjacency::new(&[(5, 2), (2, 5), (5, 2), (2, 2), (9, 5)], &[7]);
+        assert_eq!(adjacency.ids, vec![2, 5, 7, 9]);
+        assert_eq!(
+            adjacency.neighbours,
+            vec![vec![1], vec![0, 3], vec![], vec![1]]
+        );
+    }
+}
