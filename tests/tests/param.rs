@@ -96,6 +96,43 @@ fn no_update_is_lost() {
     }
 }
 
+/// Under async consistency with eager pushes a worker keeps the updates it sent only until
+/// a pushed copy of the row holds them, so its log stays bounded however many clocks run
+/// (it used to keep every update of the run: 8 rows x 200 clocks here). Each clock waits a
+/// millisecond so the pushes, sent by the exchange thread, keep up with the worker.
+#[test]
+fn eager_async_keeps_a_bounded_log_of_own_updates() {
+    const ROWS: u64 = 8;
+    const CLOCKS: u64 = 200;
+    for ranks in [1, 2] {
+        let kept = ThreadComm::run(ranks, |comm| {
+            let spec = TableSpec::dense("w", 4)
+                .consistency(Consistency::Async)
+                .eager(true);
+            let finished = param::run(&comm, vec![spec], &ParamConfig::default(), |tables, _| {
+                for _ in 0..CLOCKS {
+                    for row in 0..ROWS {
+                        tables.inc(0, row, Row::Dense(vec![1.0; 4]))?;
+                        tables.get(0, row)?;
+                    }
+                    tables.clock()?;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            })?;
+            Ok::<_, EngineError>(finished.metrics.own_updates_kept)
+        })
+        .unwrap();
+        for (rank, kept) in kept.into_iter().enumerate() {
+            assert!(kept >= 1, "rank {rank} of {ranks}: the log was used");
+            assert!(
+                kept <= ROWS * 40,
+                "rank {rank} of {ranks}: {kept} own updates kept over {CLOCKS} clocks"
+            );
+        }
+    }
+}
+
 #[test]
 fn bsp_is_reproducible_and_equals_a_serial_simulation() {
     on_ranks(|ranks| {

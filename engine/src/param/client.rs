@@ -46,8 +46,8 @@ struct ClientState {
     /// Requests in flight and the stamp each asked for.
     asked: HashMap<Key, u64>,
     pending: HashMap<Key, Row>,
-    /// This worker's sent updates of BSP/SSP add-rule tables by row: `(clock, delta)`,
-    /// kept while a read may still be served a row that lacks them.
+    /// This worker's sent updates of add-rule tables by row: `(clock, delta)`, kept while a
+    /// read may still be served a row that lacks them.
     sent: HashMap<Key, Vec<(u64, Row)>>,
     /// Set when the exchange stopped with an error (the rank it lost, if one).
     failure: Option<Option<Rank>>,
@@ -315,14 +315,23 @@ impl ClientShared {
         // cache is dropped below, so >= next): older own updates are in it.
         let specs = &self.specs;
         let next = st.clock;
-        st.sent.retain(|&(t, _), log| {
-            let oldest = match specs[t as usize].consistency {
-                Consistency::Async if !specs[t as usize].eager => next,
+        let state = &mut *st;
+        let cache = &state.cache;
+        state.sent.retain(|key, log| {
+            let spec = &specs[key.0 as usize];
+            let oldest = match spec.consistency {
+                Consistency::Async if !spec.eager => next,
+                // Eager async keeps its cache, which pushes refresh: a read adds own updates
+                // from the cached copy's arrival on, and a later copy starts later still (a
+                // row never read: from its arrival, at `next` or after).
+                Consistency::Async => cache.get(key).map_or(next, |c| c.own_from),
                 c => c.required_stamp(next),
             };
             log.retain(|(c, _)| *c >= oldest);
             !log.is_empty()
         });
+        let kept = state.sent.values().map(|log| log.len() as u64).sum::<u64>();
+        st.metrics.own_updates_kept = st.metrics.own_updates_kept.max(kept);
         st.cache.retain(|&(t, _), _| {
             specs[t as usize].consistency != Consistency::Async || specs[t as usize].eager
         });

@@ -31,6 +31,10 @@ pub struct TableMetrics {
     pub rounds: u64,
     /// Bytes this rank sent to other ranks.
     pub bytes_sent: u64,
+    /// The most own updates the worker held at the end of a clock for reading its own
+    /// writes (rows it sent that a cached copy may lack): bounded by the staleness, or,
+    /// under async with eager pushes, by how far the last pushed copies lag.
+    pub own_updates_kept: u64,
 }
 
 impl TableMetrics {
@@ -65,6 +69,7 @@ impl Wire for TableMetrics {
             self.bytes_sent,
         )
             .encode(out);
+        self.own_updates_kept.encode(out);
     }
 
     fn decode(input: &mut &[u8]) -> Self {
@@ -72,6 +77,7 @@ impl Wire for TableMetrics {
         let (staleness, wait_seconds_per_clock) = <(Vec<u64>, Vec<f64>)>::decode(input);
         let (rows_sent, updates_applied, reads_answered) = <(u64, u64, u64)>::decode(input);
         let (reads_queued, rows_pushed, rounds, bytes_sent) = <(u64, u64, u64, u64)>::decode(input);
+        let own_updates_kept = u64::decode(input);
         TableMetrics {
             clocks,
             reads_from_cache,
@@ -85,6 +91,7 @@ impl Wire for TableMetrics {
             rows_pushed,
             rounds,
             bytes_sent,
+            own_updates_kept,
         }
     }
 }
