@@ -13,7 +13,10 @@
 //! before the request, on the same ordered path, and the worker is blocked until the
 //! answer comes), so a read adds the own updates sent since (kept for the `s + 1` clocks a
 //! cached row can be used) and this clock's buffered ones. A pushed row may lack own
-//! updates still in flight; it never counts one twice.
+//! updates still in flight; it never counts one twice. Under async consistency the cache
+//! is dropped every clock, so nothing is kept past it, except with eager pushes, which keep
+//! the cache: then a row's sent updates are kept from its cached copy's arrival on, and
+//! each push moves that on (the log stays as long as the pushes lag).
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
