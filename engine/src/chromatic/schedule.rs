@@ -112,11 +112,30 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
     ) {
         self.inner.scatter_out(v, edges, ctx)
     }
+    fn scatter_chunk(&self, owned: usize) -> usize {
+        self.inner.scatter_chunk(owned)
+    }
+    /// None, whatever the inner program names: a push or pull would send the signals of
+    /// every active vertex, including those whose colour's turn it is not. The inner
+    /// program's `signal_along` still runs, through its default `scatter`, gated by turn
+    /// in `scatter_edges`.
+    fn signal_edges(&self) -> EdgeDir {
+        EdgeDir::None
+    }
+    fn wants_signal(&self, dst: &P::Vertex, received: Option<&P::Message>) -> bool {
+        self.inner.wants_signal(dst, received)
+    }
     fn combine_messages(&self, acc: &mut P::Message, msg: P::Message) {
         self.inner.combine_messages(acc, msg)
     }
     fn priority(&self, msg: &P::Message) -> f64 {
         self.inner.priority(msg)
+    }
+    fn save_state(&self) -> Vec<u8> {
+        self.inner.save_state()
+    }
+    fn restore_state(&self, state: &[u8]) -> std::result::Result<(), String> {
+        self.inner.restore_state(state)
     }
     fn aggregators(&self) -> Vec<ReduceOp> {
         self.inner.aggregators()
@@ -176,4 +195,70 @@ pub fn run_chromatic<P: VertexProgram, T>(
         async_metrics: None,
         extra: (),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program whose hooks answer distinctively.
+    struct Marked;
+
+    impl VertexProgram for Marked {
+        type Vertex = u8;
+        type Edge = ();
+        type Gather = ();
+        type Message = u8;
+        fn init(&self, _v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, u8>) -> u8 {
+            0
+        }
+        fn apply(&self, _v: &mut VertexMut<'_, u8>, _t: Option<()>, _c: &mut Context<'_, u8>) {}
+        fn scatter_chunk(&self, owned: usize) -> usize {
+            owned + 17
+        }
+        fn wants_signal(&self, dst: &u8, received: Option<&u8>) -> bool {
+            *dst == 3 && received.is_none()
+        }
+        fn combine_messages(&self, acc: &mut u8, msg: u8) {
+            *acc = acc.wrapping_add(msg)
+        }
+        fn priority(&self, msg: &u8) -> f64 {
+            f64::from(*msg) * 2.0
+        }
+        fn signal_edges(&self) -> EdgeDir {
+            EdgeDir::Out
+        }
+        fn save_state(&self) -> Vec<u8> {
+            vec![4, 2]
+        }
+        fn restore_state(&self, state: &[u8]) -> std::result::Result<(), String> {
+            if state == [4, 2] {
+                Ok(())
+            } else {
+                Err(format!("not mine: {state:?}"))
+            }
+        }
+    }
+
+    #[test]
+    fn by_colour_forwards_the_hooks_and_keeps_signals_on_the_colour_schedule() {
+        let wrapped = ByColour {
+            inner: &Marked,
+            colours: vec![0],
+            num_colours: 1,
+            turn: AtomicUsize::new(0),
+        };
+        assert_eq!(wrapped.scatter_chunk(3), 20);
+        assert!(wrapped.wants_signal(&3, None));
+        assert!(!wrapped.wants_signal(&3, Some(&1)));
+        let mut acc = 5;
+        wrapped.combine_messages(&mut acc, 6);
+        assert_eq!(acc, 11);
+        assert_eq!(wrapped.priority(&4), 8.0);
+        assert_eq!(wrapped.save_state(), vec![4, 2]);
+        assert!(wrapped.restore_state(&[4, 2]).is_ok());
+        assert!(wrapped.restore_state(&[1]).is_err());
+        // Signals go through the turn-gated scatter, never a push or pull of every vertex.
+        assert_eq!(wrapped.signal_edges(), EdgeDir::None);
+    }
 }
