@@ -111,21 +111,9 @@ pub fn run(
         checkpoint: config.checkpoint.settings(1),
         direction: config.direction.rule(),
     };
-    let checked = std::time::Instant::now();
     let program = Components {
-        symmetric: !comm.any(!graph.topology().is_symmetric())?,
+        symmetric: Undirected::check_symmetry(comm, graph.topology(), progress)?.symmetric,
     };
-    if progress && comm.rank() == 0 {
-        tracing::info!(
-            "every edge is listed both ways: {} (checked in {:.3}s)",
-            if program.symmetric {
-                "labels follow out-edges only"
-            } else {
-                "no, labels follow both directions"
-            },
-            checked.elapsed().as_secs_f64()
-        );
-    }
     Ok(run_program(&program, comm, graph, sync, |v| *v.data())?)
 }
 

@@ -25,13 +25,32 @@ impl Undirected {
     /// Checks this rank's graph and agrees with the other ranks (collective); with
     /// `progress`, rank 0 logs the answer and the time the check took.
     pub fn check(comm: &dyn Comm, topo: &Topology, progress: bool) -> Result<Self> {
+        Self::check_with(comm, topo, progress, true)
+    }
+
+    /// [`Undirected::check`] without the simplicity pass, for a program that does not
+    /// deduplicate (`simple` is then false): one pass over the graph instead of two.
+    pub fn check_symmetry(comm: &dyn Comm, topo: &Topology, progress: bool) -> Result<Self> {
+        Self::check_with(comm, topo, progress, false)
+    }
+
+    fn check_with(
+        comm: &dyn Comm,
+        topo: &Topology,
+        progress: bool,
+        want_simple: bool,
+    ) -> Result<Self> {
         let started = std::time::Instant::now();
         let symmetric = !comm.any(!topo.is_symmetric())?;
-        let simple = symmetric && !comm.any(!topo.is_simple())?;
+        let simple = want_simple && symmetric && !comm.any(!topo.is_simple())?;
         if progress && comm.rank() == 0 {
+            let simplicity = if want_simple {
+                format!("; no repeated neighbour or self-loop: {simple}")
+            } else {
+                String::new()
+            };
             tracing::info!(
-                "every edge listed both ways: {symmetric}; no repeated neighbour or self-loop: \
-                 {simple} (checked in {:.3}s)",
+                "every edge listed both ways: {symmetric}{simplicity} (checked in {:.3}s)",
                 started.elapsed().as_secs_f64()
             );
         }
