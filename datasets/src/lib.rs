@@ -39,7 +39,7 @@
 //! assert_eq!(generate::edges_for_rank(&cfg, 0, 2).len(), 8192);
 //! # Ok::<(), gasket_datasets::DatasetError>(())
 //! ```
-
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bundled;

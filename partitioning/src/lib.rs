@@ -14,6 +14,7 @@
 //! [`predict_quality`] reports a cut from the edge list alone (what `gasket partition`
 //! prints); partition files use gpmetis's format ([`read_partition_file`]). [`Partitioning`]
 //! (a method and tolerance, or a file) is what the engine's launcher takes as its placement.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod method;

@@ -178,7 +178,6 @@ impl CudaKernels {
     }
 
     fn open(ordinal: Option<usize>) -> std::result::Result<CudaKernels, String> {
-        // SAFETY: these only try to load the libraries, one after the other.
         let checks: [(LibraryCheck, &str); 3] = [
             (
                 cudarc::driver::sys::is_culib_present,
@@ -194,6 +193,8 @@ impl CudaKernels {
             ),
         ];
         for (present, library) in checks {
+            // SAFETY: each check only tries to load its library (dlopen), one at a time;
+            // it takes no arguments and touches no memory of ours.
             if !unsafe { present() } {
                 return Err(format!("{library} was not found"));
             }

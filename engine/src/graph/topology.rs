@@ -274,7 +274,7 @@ impl<E> std::ops::Deref for LocalGraph<E> {
 /// A reference to a value of a zero-sized type.
 #[inline(always)]
 pub(crate) fn zst_ref<'a, E>() -> &'a E {
-    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    assert!(std::mem::size_of::<E>() == 0, "only for zero-sized types");
     // SAFETY: `E` is zero-sized (callers check `size_of::<E>() == 0`): a dangling, aligned,
     // non-null pointer is a valid reference to a zero-sized value and no bytes are read.
     unsafe { std::ptr::NonNull::<E>::dangling().as_ref() }
@@ -283,7 +283,7 @@ pub(crate) fn zst_ref<'a, E>() -> &'a E {
 /// A mutable reference to a value of a zero-sized type.
 #[inline(always)]
 pub(crate) fn zst_mut<'a, E>() -> &'a mut E {
-    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    assert!(std::mem::size_of::<E>() == 0, "only for zero-sized types");
     // SAFETY: as in `zst_ref`; a zero-sized `&mut` aliases no bytes, so handing out several
     // at once cannot create overlapping mutable access.
     unsafe { std::ptr::NonNull::<E>::dangling().as_mut() }
@@ -292,7 +292,7 @@ pub(crate) fn zst_mut<'a, E>() -> &'a mut E {
 /// A mutable slice of `len` values of a zero-sized type.
 #[inline(always)]
 pub(crate) fn zst_slice_mut<'a, E>(len: usize) -> &'a mut [E] {
-    debug_assert_eq!(std::mem::size_of::<E>(), 0);
+    assert!(std::mem::size_of::<E>() == 0, "only for zero-sized types");
     // SAFETY: `E` is zero-sized, so the slice spans no bytes whatever `len` (well within
     // `isize::MAX`), and a dangling aligned pointer is valid for it; as in `zst_mut`, it
     // aliases nothing.

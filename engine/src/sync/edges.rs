@@ -17,32 +17,36 @@ use crate::error::{EngineError, Result};
 use crate::graph::Topology;
 use crate::ids::{LocalId, Rank};
 
-/// Raw, shared access to edge data by id for the in-edge scatter pass.
-pub(crate) struct EdgeSlots<E> {
+/// Raw, shared access to edge data by id for the in-edge scatter pass. It borrows the
+/// slice it points into for `'a`, so the slice can neither be dropped nor touched
+/// otherwise while slots are handed out.
+pub(crate) struct EdgeSlots<'a, E> {
     ptr: *mut E,
     len: usize,
+    borrow: std::marker::PhantomData<&'a mut [E]>,
 }
 
 // SAFETY: `EdgeSlots` only hands out `&mut E` through `get_mut`, whose contract forbids two
 // live references to the same slot; moving such references across threads requires `E: Send`.
-unsafe impl<E: Send> Sync for EdgeSlots<E> {}
+unsafe impl<E: Send> Sync for EdgeSlots<'_, E> {}
 // SAFETY: as above.
-unsafe impl<E: Send> Send for EdgeSlots<E> {}
+unsafe impl<E: Send> Send for EdgeSlots<'_, E> {}
 
-impl<E> EdgeSlots<E> {
-    pub(crate) fn new(data: &mut [E]) -> Self {
+impl<'a, E> EdgeSlots<'a, E> {
+    pub(crate) fn new(data: &'a mut [E]) -> Self {
         EdgeSlots {
             ptr: data.as_mut_ptr(),
             len: data.len(),
+            borrow: std::marker::PhantomData,
         }
     }
 
     /// # Safety
-    /// No other reference to slot `i` may be alive while the returned one is, and the
-    /// slice this was built from must outlive it and not be accessed otherwise meanwhile.
+    /// No other reference to slot `i` may be alive while the returned one is. (The slice
+    /// outlives the returned reference and is not touched otherwise: `self` borrows it.)
     #[inline]
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn get_mut(&self, i: usize) -> &mut E {
+    pub(crate) unsafe fn get_mut(&self, i: usize) -> &'a mut E {
         assert!(i < self.len, "edge id {i} out of range {}", self.len);
         // SAFETY: in bounds (checked), and exclusive by the caller's contract.
         unsafe { &mut *self.ptr.add(i) }
