@@ -51,18 +51,6 @@ pub fn shared_dataset(name: &str) -> PathBuf {
         })
 }
 
-/// A shared real data set when it is present (see [`shared_dataset`]), else `None` after
-/// printing a note: for tests that also cover files too large to bundle.
-pub fn shared_dataset_if_present(name: &str) -> Option<PathBuf> {
-    match std::panic::catch_unwind(|| shared_dataset(name)) {
-        Ok(path) => Some(path),
-        Err(_) => {
-            eprintln!("note: data set {name} is absent; that part of the test is skipped");
-            None
-        }
-    }
-}
-
 /// Reads a whole graph on one rank (for the serial verifiers).
 pub fn read_whole(path: &Path, format: Format) -> EdgeList {
     read_graph(path, format, &SingleComm).expect("reading the test graph")
