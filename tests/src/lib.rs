@@ -51,6 +51,31 @@ pub fn shared_dataset(name: &str) -> PathBuf {
         })
 }
 
+/// The superstep a run's `--metrics` file starts at, the same on every rank: 0 for a
+/// fresh run, the checkpoint's superstep for a resumed one (a run that ignored its
+/// checkpoint and started over would show 0).
+pub fn first_superstep(metrics: &Path) -> u64 {
+    let text = std::fs::read_to_string(metrics)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", metrics.display()));
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("metrics are JSON");
+    let ranks = doc["per_rank_supersteps"]
+        .as_array()
+        .expect("per_rank_supersteps in the metrics");
+    let firsts: Vec<u64> = ranks
+        .iter()
+        .map(|r| {
+            r[0]["iteration"]
+                .as_u64()
+                .expect("a superstep with its number")
+        })
+        .collect();
+    assert!(
+        !firsts.is_empty() && firsts.iter().all(|&f| f == firsts[0]),
+        "ranks start at different supersteps: {firsts:?}"
+    );
+    firsts[0]
+}
+
 /// Reads a whole graph on one rank (for the serial verifiers).
 pub fn read_whole(path: &Path, format: Format) -> EdgeList {
     read_graph(path, format, &SingleComm).expect("reading the test graph")

@@ -186,6 +186,8 @@ fn training_resumes_from_an_epoch_checkpoint_on_any_rank_count() {
         let resumed = train_on(then, &net, &split, &resuming);
         let epochs: Vec<usize> = resumed.epochs.iter().map(|p| p.epoch).collect();
         assert_eq!(epochs, [1, 2, 3, 4]);
+        // Epochs 2..=4 of 7 steps each were trained; epoch 1 came from the checkpoint.
+        assert_eq!(resumed.clocks_trained, 3 * 7, "{first} then {then} ranks");
         let worst = worst_difference(&resumed, &uninterrupted);
         if (first, then) == (2, 2) {
             assert_eq!(resumed.blocks, uninterrupted.blocks, "same ranks under BSP");

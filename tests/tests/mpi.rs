@@ -484,10 +484,36 @@ fn sgd_checkpoints_of_mpi_ranks_resume_under_mpi_and_on_threads() {
             ],
         ),
     );
+    let metrics = path("metrics.json");
+    // Every rank ran clocks 7..=16 only, and the session's final flush: the run went on
+    // from its checkpoint.
+    let clocks_run = || -> Vec<u64> {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        doc["runs"][0]["per_rank"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["clocks"].as_u64().unwrap())
+            .collect()
+    };
     run_ok(
         2,
-        &with(&common, &["--epochs", "4", "--resume", &ck, "-o", &resumed]),
+        &with(
+            &common,
+            &[
+                "--epochs",
+                "4",
+                "--resume",
+                &ck,
+                "-o",
+                &resumed,
+                "--metrics",
+                &metrics,
+            ],
+        ),
     );
+    assert_eq!(clocks_run(), [11, 11]);
     assert_eq!(
         std::fs::read_to_string(&full).unwrap(),
         std::fs::read_to_string(&resumed).unwrap()
@@ -495,11 +521,21 @@ fn sgd_checkpoints_of_mpi_ranks_resume_under_mpi_and_on_threads() {
     let out = gasket_tests::gasket(&with(
         &common,
         &[
-            "--epochs", "4", "--ranks", "3", "--resume", &ck, "-o", &threads,
+            "--epochs",
+            "4",
+            "--ranks",
+            "3",
+            "--resume",
+            &ck,
+            "-o",
+            &threads,
+            "--metrics",
+            &metrics,
         ],
     ));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    assert_eq!(clocks_run(), [11, 11, 11]);
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains(": 16 clocks in"), "{summary}");
     let rows = std::fs::read_to_string(&threads).unwrap().lines().count();
@@ -747,10 +783,17 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
     let (full, resumed) = (dir.path().join("full.tsv"), dir.path().join("resumed.tsv"));
     let base = gasket_tests::exact_pagerank_args(&graph_s, &total);
     run_ok(1, &[&base[..], &["-o", &path(&full)]].concat());
+    let metrics = dir.path().join("metrics.json");
     run_ok(
         2,
-        &[&base[..], &["--resume", &path(&ck), "-o", &path(&resumed)]].concat(),
+        &[
+            &base[..],
+            &["--resume", &path(&ck), "-o", &path(&resumed)],
+            &["--metrics", &path(&metrics)],
+        ]
+        .concat(),
     );
+    assert_eq!(gasket_tests::first_superstep(&metrics), newest.iteration);
     gasket_tests::assert_values_close(
         &gasket_tests::read_values::<f64>(&resumed),
         &gasket_tests::read_values::<f64>(&full),

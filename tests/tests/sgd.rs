@@ -320,6 +320,10 @@ fn matrix_factorization_resumes_from_a_checkpoint_on_any_rank_count() {
             (1..=20).collect::<Vec<_>>(),
             "the history comes back"
         );
+        // Every rank ran clocks 6..=20 only (and the session's final flush): the run
+        // went on from its checkpoint, it did not start over.
+        let ran: Vec<u64> = resumed.per_rank.iter().map(|m| m.clocks).collect();
+        assert_eq!(ran, vec![15 + 1; then], "clocks run after the checkpoint");
         assert_eq!(objectives(&resumed)[..5], objectives(&full)[..5]);
         if then == 2 {
             // Same ranks under BSP: the same trajectory, bit for bit.

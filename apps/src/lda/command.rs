@@ -262,6 +262,7 @@ pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
             "edge_cut": out.extra.partition.edge_cut_fraction,
             "replication": out.extra.partition.replication_factor,
             "read_seconds": out.graph.read_seconds,
+            "per_rank_supersteps": out.metrics,
         });
         write_atomically(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;

@@ -381,6 +381,7 @@ fn finish(args: &MlpArgs, net: &Net, report: &TrainReport, selected: &Selected) 
             "batch": args.batch,
             "optimizer": format!("{:?}", args.optimizer).to_lowercase(),
             "epochs": report.epochs,
+            "clocks_trained": report.clocks_trained,
         });
         write_atomically(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;

@@ -120,6 +120,9 @@ pub struct TrainReport {
     pub blocks: Vec<Vec<f32>>,
     /// Ranks that trained (threads or MPI processes).
     pub ranks: usize,
+    /// Training steps (parameter clocks) this run took on rank 0: a resumed run counts
+    /// only the steps after its checkpoint, so a run that started over shows here.
+    pub clocks_trained: u64,
 }
 
 /// Sums `(loss, correct, count)` of `indices` (in chunks the model takes).
@@ -285,10 +288,12 @@ pub fn train<K: Kernels>(
             no_checkpoints,
         )?;
         let blocks = model.to_host(kernels, false)?;
+        let clocks_trained = (epochs.len() * data.train.len().div_ceil(settings.batch)) as u64;
         return Ok(Some(TrainReport {
             epochs,
             blocks,
             ranks: 1,
+            clocks_trained,
         }));
     }
     let as_engine = |e: crate::AppError| match e {
@@ -337,6 +342,8 @@ pub fn train<K: Kernels>(
         epochs: finished.value,
         blocks,
         ranks: comm.size(),
+        // The session's final clock (a flush, no step) is not a training step.
+        clocks_trained: finished.metrics.clocks - 1,
     }))
 }
 

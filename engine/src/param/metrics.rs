@@ -6,7 +6,8 @@ use crate::wire::Wire;
 /// One rank's figures for a parameter session (worker and server side together).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableMetrics {
-    /// Clocks the worker finished.
+    /// Clocks the worker finished in this session (a resumed one counts from its
+    /// checkpoint), the session's final flush included.
     pub clocks: u64,
     /// Row reads answered from the cache without waiting.
     pub reads_from_cache: u64,
