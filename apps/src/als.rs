@@ -38,8 +38,8 @@
 //! factors; so does a vertex whose system is not numerically positive definite (possible
 //! only with `lambda = 0`). Initial factors are uniform in `[0, 1/sqrt(rank))` from a hash of
 //! `(vertex, seed)`, so every rank count starts from the same model. The serial [`verify`]
-//! follows the same order of updates and agrees with the engine up to the order of
-//! floating-point sums.
+//! follows the same order of updates with numerical code of its own (Gaussian elimination
+//! with partial pivoting, its own error sums) and agrees with the engine up to rounding.
 //!
 //! This file uses only the public APIs of `gasket_engine` and `gasket_datasets`, so that it
 //! compiles as well outside the crate (`#[path = ".../als.rs"] mod als;`).
@@ -556,8 +556,8 @@ impl VertexProgram for Als {
     }
 }
 
-/// Global sums of one measurement, turned into the report's figures in one place for the
-/// engine and the verifier.
+/// Global sums of one measurement, turned into the report's figures (the engine's; the
+/// verifier computes its own).
 struct Measure {
     sse_train: f64,
     n_train: f64,
@@ -633,10 +633,13 @@ pub fn run(
     Ok(out.with_extra(report))
 }
 
-/// Serial reference ALS over `(user, item, rating)` triples, written without the engine:
-/// the same test split, initial factors and order of updates (all users from the previous
-/// items, then all items from the new users), the rating rounded to `f32` as the engine
-/// stores it. Returns every vertex's factors sorted by vertex id (users, then items as
+/// Serial reference ALS over `(user, item, rating)` triples, written without the engine
+/// and without the app's numerical code: the same test split, initial factors and order of
+/// updates (all users from the previous items, then all items from the new users), the
+/// rating rounded to `f32` as the engine stores it, but its own normal equations (the full
+/// matrix), its own solver (Gaussian elimination with partial pivoting,
+/// [`verifier_solve`], instead of the app's Cholesky factorisation) and its own error sums
+/// and RMSEs. Returns every vertex's factors sorted by vertex id (users, then items as
 /// `ITEM_BASE + i`) and the report.
 ///
 /// # Panics
@@ -684,65 +687,88 @@ pub fn verify(
         .map(|&i| initial_factors(config, ITEM_BASE + i))
         .collect();
 
-    // One half-step: each of `mine` solves from its training ratings of `theirs`.
+    // One half-step: each of `mine` with training ratings solves
+    // `(F^T F + lambda * n * I) w = F^T r` over the factors `F` of its `n` neighbours;
+    // a vertex without training ratings, or with a singular system, keeps its factors.
     let half_step = |mine: &mut [Vec<f32>], lists: &[Vec<(usize, f64)>], theirs: &[Vec<f32>]| {
         for (w, list) in mine.iter_mut().zip(lists) {
-            let mut xtx = vec![0.0f64; k * k];
-            let mut xtr = vec![0.0f64; k];
+            if list.is_empty() {
+                continue;
+            }
+            let mut a = vec![0.0f64; k * k];
+            let mut b = vec![0.0f64; k];
             for &(j, r) in list {
                 let f = &theirs[j];
-                for a in 0..k {
-                    for b in 0..k {
-                        xtx[a * k + b] += f64::from(f[a]) * f64::from(f[b]);
+                for row in 0..k {
+                    for col in 0..k {
+                        a[row * k + col] += f64::from(f[row]) * f64::from(f[col]);
                     }
-                    xtr[a] += r * f64::from(f[a]);
+                    b[row] += r * f64::from(f[row]);
                 }
             }
-            if let Some(new) = solve(config.lambda, list.len() as u64, &mut xtx, &mut xtr) {
-                *w = new;
+            let ridge = config.lambda * list.len() as f64;
+            for d in 0..k {
+                a[d * k + d] += ridge;
+            }
+            if let Some(new) = verifier_solve(&mut a, &mut b) {
+                *w = new.iter().map(|&v| v as f32).collect();
             }
         }
     };
+    // The model's prediction of a rating: `x_u . y_i` in `f64`, in index order.
+    let predict = |u: &[f32], i: &[f32]| -> f64 {
+        let mut p = 0.0f64;
+        for (&a, &b) in u.iter().zip(i) {
+            p += f64::from(a) * f64::from(b);
+        }
+        p
+    };
+    // `sqrt(sse / n)`, NaN when there is nothing to measure.
+    let rmse = |sse: f64, n: u64| {
+        if n == 0 {
+            f64::NAN
+        } else {
+            (sse / n as f64).sqrt()
+        }
+    };
 
-    let mut report = AlsReport::default();
+    let n_test = edges.iter().filter(|e| e.3).count() as u64;
+    let n_train = edges.len() as u64 - n_test;
+    let mut report = AlsReport {
+        train_ratings: n_train,
+        test_ratings: n_test,
+        ..AlsReport::default()
+    };
     for round in 0..=config.iterations {
-        let mut m = Measure {
-            sse_train: 0.0,
-            n_train: 0.0,
-            sse_test: 0.0,
-            n_test: 0.0,
-            sum_train: 0.0,
-            sum_test: 0.0,
-            sumsq_test: 0.0,
-        };
+        let (mut sse_train, mut sse_test) = (0.0f64, 0.0f64);
         for &(u, i, r, test) in &edges {
-            let err = r - dot(&x[u], &y[i]);
+            let err = r - predict(&x[u], &y[i]);
             if test {
-                m.sse_test += err * err;
-                m.n_test += 1.0;
-                m.sum_test += r;
-                m.sumsq_test += r * r;
+                sse_test += err * err;
             } else {
-                m.sse_train += err * err;
-                m.n_train += 1.0;
-                m.sum_train += r;
+                sse_train += err * err;
             }
         }
-        m.record(&mut report);
+        report
+            .rounds
+            .push((rmse(sse_train, n_train), rmse(sse_test, n_test)));
         if round == config.iterations {
             break;
         }
         half_step(&mut x, &by_user, &y);
         half_step(&mut y, &by_item, &x);
     }
-    // The baseline directly, as a check on the expanded sum the engine reduces.
-    let train: Vec<f64> = edges.iter().filter(|e| !e.3).map(|e| e.2).collect();
-    let test: Vec<f64> = edges.iter().filter(|e| e.3).map(|e| e.2).collect();
-    if !train.is_empty() && !test.is_empty() {
-        let mu = train.iter().sum::<f64>() / train.len() as f64;
-        let sse: f64 = test.iter().map(|r| (r - mu) * (r - mu)).sum();
-        report.baseline_rmse = (sse / test.len() as f64).sqrt();
-    }
+    (report.train_rmse, report.test_rmse) = report.rounds[config.iterations];
+    // The baseline: every test rating predicted by the mean training rating.
+    report.baseline_rmse = if n_train > 0 && n_test > 0 {
+        let mu = edges.iter().filter(|e| !e.3).map(|e| e.2).sum::<f64>() / n_train as f64;
+        let sse: f64 = (edges.iter().filter(|e| e.3))
+            .map(|e| (e.2 - mu) * (e.2 - mu))
+            .sum();
+        rmse(sse, n_test)
+    } else {
+        f64::NAN
+    };
     if ratings.is_empty() {
         report = AlsReport {
             train_rmse: f64::NAN,
@@ -754,4 +780,60 @@ pub fn verify(
     let mut factors: Vec<(VertexId, Vec<f32>)> = users.into_iter().zip(x).collect();
     factors.extend(items.into_iter().map(|i| ITEM_BASE + i).zip(y));
     (factors, report)
+}
+
+/// The verifier's solver of `A x = b`, independent of the app's [`cholesky_solve`]:
+/// Gaussian elimination with partial pivoting on the full `k x k` matrix `a` (row-major,
+/// `k = b.len()`, overwritten), then back substitution. Returns `x`, or `None` when `A` is
+/// numerically singular: a pivot is not finite or its magnitude is not above `1e-12` times
+/// the largest diagonal magnitude of `A` (the threshold the app uses, so a vertex whose
+/// system the app refuses keeps its factors here too).
+///
+/// # Panics
+///
+/// When `a.len() != b.len()^2`.
+pub fn verifier_solve(a: &mut [f64], b: &mut [f64]) -> Option<Vec<f64>> {
+    let k = b.len();
+    assert_eq!(a.len(), k * k, "a {k} x {k} matrix");
+    let largest = (0..k).map(|i| a[i * k + i].abs()).fold(0.0f64, f64::max);
+    let floor = 1e-12 * largest;
+    for col in 0..k {
+        // The row at or below `col` with the largest entry in this column.
+        let mut pivot_row = col;
+        for row in col + 1..k {
+            if a[row * k + col].abs() > a[pivot_row * k + col].abs() {
+                pivot_row = row;
+            }
+        }
+        let pivot = a[pivot_row * k + col];
+        if !(pivot.is_finite() && pivot.abs() > floor) {
+            return None;
+        }
+        if pivot_row != col {
+            for c in 0..k {
+                a.swap(col * k + c, pivot_row * k + c);
+            }
+            b.swap(col, pivot_row);
+        }
+        for row in col + 1..k {
+            let factor = a[row * k + col] / pivot;
+            if factor == 0.0 {
+                continue;
+            }
+            a[row * k + col] = 0.0;
+            for c in col + 1..k {
+                a[row * k + c] -= factor * a[col * k + c];
+            }
+            b[row] -= factor * b[col];
+        }
+    }
+    let mut x = vec![0.0f64; k];
+    for row in (0..k).rev() {
+        let mut s = b[row];
+        for c in row + 1..k {
+            s -= a[row * k + c] * x[c];
+        }
+        x[row] = s / a[row * k + row];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
 }

@@ -1,14 +1,21 @@
 //! `gasket lda` and its library: both samplers recover the topics of a corpus drawn from
-//! known ones and follow the sequential sampler's log-likelihood; counts stay equal to the
-//! sums over assignments on 1, 2 and 4 ranks; a fixed seed on one rank reproduces a run;
-//! real corpora in every format run end to end with model, inference and outputs; every
-//! class of bad input is a clear error with exit code 2.
+//! known ones and follow the sequential sampler's log-likelihood; on one rank and one
+//! thread both samplers' chains are the sequential ones bit for bit, every token's topic
+//! and every count; counts stay equal to the sums over assignments on 1, 2 and 4 ranks; a
+//! fixed seed on one rank reproduces a run; real corpora in every format run end to end
+//! with model, inference and outputs; every class of bad input is a clear error with exit
+//! code 2.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use gasket_apps::lda::{self, CorpusGraph, LdaConfig, LdaReport, Sampler, Topics, WORD_BASE};
 use gasket_apps::run::run_on_ranks;
 use gasket_datasets::generate::LdaCorpusConfig;
-use gasket_datasets::{Corpus, SyntheticCorpus, lda_corpus};
-use gasket_engine::{Backend, VertexId};
+use gasket_datasets::{
+    Corpus, CorpusFormat, SyntheticCorpus, TextOptions, lda_corpus, read_corpus,
+};
+use gasket_engine::{Backend, LocalId, VertexId};
 use gasket_partitioning::Partitioning;
 use gasket_tests::{gasket, on_ranks, shared_dataset};
 
@@ -152,6 +159,227 @@ fn both_samplers_recover_known_topics_and_track_the_sequential_sampler() {
         finals[0],
         finals[1]
     );
+}
+
+/// The topics of every token after a run: `(document, word)` -> the topics of that word's
+/// tokens in the document, in occurrence order.
+type Assignments = HashMap<(u64, u64), Vec<u32>>;
+
+/// Runs the engine on one thread rank and returns every vertex's counts, the report, and
+/// the topic of every token, read from the edges of the rank's graph after the run.
+fn train_keeping_assignments(
+    corpus: &Corpus,
+    config: &LdaConfig,
+) -> (Vec<(VertexId, Topics)>, LdaReport, Assignments) {
+    let source = CorpusGraph {
+        corpus,
+        name: "test corpus",
+        topics: config.topics,
+        seed: config.seed,
+    };
+    let assignments = Mutex::new(Assignments::new());
+    let out = run_on_ranks(
+        Backend::Threads(1),
+        &source,
+        &Partitioning::default(),
+        false,
+        |comm, g| {
+            let run = lda::run(config, corpus, comm, g, false)?;
+            let mut tokens = assignments.lock().unwrap();
+            for v in 0..g.num_owned() as LocalId {
+                let doc = g.global_id(v);
+                if doc >= WORD_BASE {
+                    continue;
+                }
+                for e in g.out_csr().range(v) {
+                    let word = g.global_id(g.out_csr().neighbors[e]) - WORD_BASE;
+                    let previous = tokens.insert((doc, word), g.out_edge(e).0.to_vec());
+                    assert!(previous.is_none(), "edge ({doc}, {word}) twice");
+                }
+            }
+            Ok(run)
+        },
+    )
+    .unwrap()
+    .expect("thread ranks return rank 0's view");
+    let assignments = assignments.into_inner().unwrap();
+    (out.values, out.extra.app, assignments)
+}
+
+/// Whether this process is the one-thread child of
+/// `one_rank_one_thread_is_the_sequential_chain_bit_for_bit`.
+const ONE_THREAD_CHILD: &str = "GASKET_TEST_LDA_ONE_THREAD_CHILD";
+
+/// README: "with one rank and one thread the chain is exactly the sequential sampler".
+/// The engine on one rank with a worker pool of one thread (one scatter task resamples
+/// every document and sees its own changes at once) against `lda::serial::chain`, a plain
+/// sequential loop over documents and tokens with its own dense counts, its own draw and
+/// alias tables, and the random stream the engine documents for each (document, sweep):
+/// every token's topic, every document-topic and word-topic count, the topic totals, the
+/// Metropolis-Hastings proposal and acceptance counts (fast) are compared bit for bit, for
+/// both samplers, on the bundled Reuters corpus (K = 20: three groups of the two-level
+/// draw, the last one partial) and a synthetic one (K = 5, one partial group).
+///
+/// The test runs itself again in a child process with `RAYON_NUM_THREADS=1`, which sizes
+/// that process's global pool, the one thread ranks run their workers on.
+#[test]
+fn one_rank_one_thread_is_the_sequential_chain_bit_for_bit() {
+    const NAME: &str = "one_rank_one_thread_is_the_sequential_chain_bit_for_bit";
+    if std::env::var_os(ONE_THREAD_CHILD).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads", "1"])
+            .env("RAYON_NUM_THREADS", "1")
+            .env(ONE_THREAD_CHILD, "1")
+            .output()
+            .expect("running this test again in a child process");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "the one-thread run failed:\n{stdout}\n{stderr}"
+        );
+        eprint!("{stderr}");
+        return;
+    }
+    let reuters = read_corpus(
+        &shared_dataset("reuters.ldac.gz"),
+        CorpusFormat::Ldac,
+        None,
+        &TextOptions::default(),
+    )
+    .expect("the bundled Reuters corpus");
+    let synthetic = lda_corpus(&LdaCorpusConfig {
+        docs: 150,
+        words: 40,
+        topics: 4,
+        doc_length: 60,
+        alpha: 0.2,
+        beta: 0.05,
+        seed: 8,
+    })
+    .unwrap()
+    .corpus;
+    for (name, corpus, k) in [("reuters", &reuters, 20), ("synthetic", &synthetic, 5)] {
+        for sampler in [Sampler::Plain, Sampler::Fast] {
+            let config = LdaConfig {
+                topics: k,
+                iterations: 4,
+                alpha: 0.1,
+                beta: 0.01,
+                sampler,
+                mh_steps: 2,
+                seed: 17,
+                ..LdaConfig::default()
+            };
+            let what = format!("{name}, {sampler:?}, K = {k}");
+            let (values, report, tokens) = train_keeping_assignments(corpus, &config);
+            let serial = lda::serial::chain(&config, corpus);
+
+            // Every token's topic.
+            let entries: usize = corpus.docs.iter().map(Vec::len).sum();
+            assert_eq!(tokens.len(), entries, "{what}: edges");
+            let mut differ = Vec::new();
+            let mut changed = 0u64;
+            for (d, doc) in corpus.docs.iter().enumerate() {
+                for (e, &(w, c)) in doc.iter().enumerate() {
+                    let got = &tokens[&(d as u64, w as u64)];
+                    let expect = &serial.topics[d][e];
+                    assert_eq!(got.len(), c as usize, "{what}: tokens of ({d}, {w})");
+                    if got != expect {
+                        differ.push((d, w, got.clone(), expect.clone()));
+                    }
+                    changed += (0..c as u64)
+                        .filter(|&j| {
+                            expect[j as usize]
+                                != lda::initial_topic(config.seed, d as u64, w as u64, j, k)
+                        })
+                        .count() as u64;
+                }
+            }
+            assert!(
+                differ.is_empty(),
+                "{what}: {} of {entries} (document, word) pairs have other topics than the \
+                 sequential chain's, first (doc, word, engine, sequential): {:?}",
+                differ.len(),
+                &differ[..differ.len().min(5)]
+            );
+            // The chain moved: the comparison is not of two untouched initial states.
+            assert!(
+                changed > corpus.num_tokens() / 4,
+                "{what}: only {changed} tokens changed topic"
+            );
+
+            // Every count, and the totals.
+            let mut seen_docs = 0;
+            let mut seen_words = 0;
+            let mut totals = vec![0u32; k];
+            for (id, t) in &values {
+                let dense = |pairs: Vec<(u32, u32)>| {
+                    let mut row = vec![0u32; k];
+                    for (topic, c) in pairs {
+                        row[topic as usize] = c;
+                    }
+                    row
+                };
+                match (id.checked_sub(WORD_BASE), t) {
+                    (Some(w), Topics::Word(word)) => {
+                        let w = w as usize;
+                        let expect = &serial.word_topic[w * k..(w + 1) * k];
+                        assert_eq!(word.counts, expect, "{what}: counts of word {w}");
+                        assert_eq!(
+                            word.total,
+                            expect.iter().sum::<u32>(),
+                            "{what}: total of word {w}"
+                        );
+                        for (sum, c) in totals.iter_mut().zip(&word.counts) {
+                            *sum += c;
+                        }
+                        seen_words += 1;
+                    }
+                    (None, Topics::Doc(_)) => {
+                        let d = *id as usize;
+                        let expect = &serial.doc_topic[d * k..(d + 1) * k];
+                        assert_eq!(dense(t.nonzero()), expect, "{what}: counts of doc {d}");
+                        seen_docs += 1;
+                    }
+                    _ => panic!("{what}: vertex {id} holds {t:?}"),
+                }
+            }
+            assert_eq!(seen_docs, corpus.num_docs(), "{what}");
+            let used_words = serial
+                .word_topic
+                .chunks(k)
+                .filter(|r| r.iter().any(|&c| c > 0));
+            assert_eq!(seen_words, used_words.count(), "{what}");
+            assert_eq!(totals, serial.totals, "{what}: topic totals");
+
+            // The fast sampler's proposals and acceptances, one by one in number.
+            assert_eq!(
+                (report.proposed, report.accepted),
+                (serial.proposed, serial.accepted),
+                "{what}: proposals and acceptances"
+            );
+            if sampler == Sampler::Fast {
+                assert!(serial.proposed > 0 && serial.accepted > 0, "{what}");
+            }
+            // Equal states have equal likelihoods (summed in another order).
+            assert_eq!(report.iterations.len(), config.iterations + 1);
+            for (p, &expect) in report.iterations.iter().zip(&serial.loglik) {
+                assert!(
+                    (p.loglik - expect).abs() <= 1e-9 * expect.abs(),
+                    "{what}: sweep {}: log-likelihood {} vs {expect}",
+                    p.iteration,
+                    p.loglik
+                );
+            }
+            eprintln!(
+                "{what}: {} tokens, {changed} moved; engine and sequential chain equal \
+                 bit for bit after {} sweeps",
+                corpus.num_tokens(),
+                config.iterations
+            );
+        }
+    }
 }
 
 #[test]
