@@ -40,7 +40,14 @@ use crate::{AppError, Result};
 
 /// gasket: Gather-Apply-Scatter vertex programs on partitioned graphs.
 #[derive(Debug, Parser)]
-#[command(name = "gasket", version, about, long_about = None)]
+#[command(
+    name = "gasket",
+    version,
+    about = "gasket: Gather-Apply-Scatter vertex programs on partitioned graphs, on threads or \
+             under mpirun. Apps: PageRank, connected components, SSSP, k-core, label \
+             propagation, triangles, ALS, SGD on parameter tables, LDA and an MLP",
+    long_about = None
+)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]

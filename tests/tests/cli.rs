@@ -454,3 +454,56 @@ fn engine_options_that_cannot_apply_are_clear_errors() {
         &["none"],
     );
 }
+
+/// The top-level help names every app the binary has: an app added without a word in the
+/// description fails here.
+#[test]
+fn top_level_help_names_every_app() {
+    let out = gasket(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    let about = help.split("Usage:").next().unwrap();
+    let names = [
+        ("pagerank", "PageRank"),
+        ("cc", "components"),
+        ("sssp", "SSSP"),
+        ("kcore", "k-core"),
+        ("labelprop", "label propagation"),
+        ("triangles", "triangles"),
+        ("als", "ALS"),
+        ("sgd", "SGD"),
+        ("lda", "LDA"),
+        ("mlp", "MLP"),
+    ];
+    let tools = [
+        "generate-ratings",
+        "generate",
+        "convert",
+        "partition",
+        "help",
+    ];
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(commands.len() > names.len(), "{help}");
+    for command in commands {
+        if tools.contains(&command) {
+            continue;
+        }
+        let (_, name) = names
+            .iter()
+            .find(|(c, _)| *c == command)
+            .unwrap_or_else(|| panic!("app {command} has no name in this test"));
+        assert!(
+            about.contains(name),
+            "the help's description lacks {name}: {about}"
+        );
+    }
+}

@@ -299,3 +299,40 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
         }
     });
 }
+
+/// The colouring figures the chromatic engine's module docs quote for wiki-Vote (colours
+/// and supersteps with the schedule's seed), the same on every rank count, and valid.
+#[test]
+fn wiki_vote_colourings_match_the_documented_figures() {
+    use gasket_engine::chromatic::{COLOURING_SEED, Distance, check_colouring, colour_graph};
+    let e = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
+    let edges: Vec<(u64, u64)> = e.src.iter().copied().zip(e.dst.iter().copied()).collect();
+    let graph = MemGraph {
+        edges: edges.iter().map(|&(s, d)| (s, d, ())).collect(),
+        vertices: e.vertices.clone(),
+    };
+    for (distance, colours, supersteps) in [(Distance::One, 39, 173), (Distance::Two, 1066, 4075)] {
+        for ranks in [1, 3] {
+            let got = run_in_memory(ranks, &graph, |comm, g| {
+                let c = colour_graph(comm, g, distance, COLOURING_SEED)?;
+                Ok(c.colours
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &colour)| {
+                        let id = g.topology().global_id(l as LocalId);
+                        (id, (colour, c.num_colours, c.supersteps))
+                    })
+                    .collect())
+            });
+            assert!(
+                got.iter()
+                    .all(|(_, (_, n, s))| (*n, *s) == (colours, supersteps)),
+                "{distance:?} on {ranks} rank(s): {:?}",
+                got.first()
+            );
+            let by_id: std::collections::HashMap<u64, u32> =
+                got.iter().map(|&(v, (c, _, _))| (v, c)).collect();
+            check_colouring(&edges, &by_id, distance).unwrap();
+        }
+    }
+}

@@ -5,4 +5,4 @@ mod colouring;
 mod schedule;
 
 pub use colouring::{Colouring, Distance, check_colouring, colour_graph};
-pub use schedule::run_chromatic;
+pub use schedule::{COLOURING_SEED, run_chromatic};

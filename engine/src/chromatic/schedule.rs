@@ -25,8 +25,9 @@ use crate::program::{
 };
 use crate::sync::{SyncConfig, SyncEngine};
 
-/// Seed of the colouring's priorities (any fixed value: results do not depend on it).
-const COLOURING_SEED: u64 = 0x5eed_c010;
+/// Seed of the colouring's priorities (any fixed value: results do not depend on it; the
+/// number of colours and supersteps does, a little).
+pub const COLOURING_SEED: u64 = 0x5eed_c010;
 
 /// `P` run one colour class per superstep.
 struct ByColour<'p, P> {
@@ -168,10 +169,13 @@ pub fn run_chromatic<P: VertexProgram, T>(
     let Colouring {
         colours,
         num_colours,
-        ..
+        supersteps,
     } = colour_graph(comm, graph, distance, COLOURING_SEED)?;
     if log_progress && comm.rank() == 0 {
-        tracing::info!("chromatic schedule: {num_colours} colours ({consistency} consistency)");
+        tracing::info!(
+            "chromatic schedule: {num_colours} colours in {supersteps} supersteps \
+             ({consistency} consistency)"
+        );
     }
     let wrapped = ByColour {
         inner: program,
