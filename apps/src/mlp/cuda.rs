@@ -297,7 +297,12 @@ impl Kernels for CudaKernels {
             beta,
             ldc: int(n)?,
         };
-        // SAFETY: the model sizes every buffer for the shapes it passes.
+        assert!(
+            a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+            "gemm buffers smaller than their shapes"
+        );
+        // SAFETY: the assert above keeps every element cuBLAS reads or writes (the
+        // leading dimensions are the shapes' own) inside the three buffers.
         unsafe { self.blas.gemm(cfg, b, a, c) }.map_err(|e| fail("cublasSgemm", e))
     }
 
@@ -310,9 +315,11 @@ impl Kernels for CudaKernels {
         y: &mut CudaSlice<f32>,
     ) -> Result<()> {
         let (r, c, a) = (int(rows)?, int(cols)?, code(act));
+        assert!(y.len() >= rows * cols && bias.len() >= cols);
         let mut launch = self.stream.launch_builder(&self.functions.bias_activation);
         launch.arg(y).arg(bias).arg(&r).arg(&c).arg(&a);
-        // SAFETY: the arguments match the kernel's signature; y holds rows * cols values.
+        // SAFETY: the arguments match the kernel's signature; y holds rows * cols values
+        // and bias cols (asserted).
         unsafe { launch.launch(LaunchConfig::for_num_elems((rows * cols) as u32)) }
             .map(|_| ())
             .map_err(|e| fail("bias_activation", e))
@@ -329,11 +336,12 @@ impl Kernels for CudaKernels {
             return Ok(());
         }
         let (n, a) = (int(len)?, code(act));
+        assert!(y.len() >= len && d.len() >= len);
         let mut launch = self
             .stream
             .launch_builder(&self.functions.activation_backward);
         launch.arg(d).arg(y).arg(&n).arg(&a);
-        // SAFETY: as above; both buffers hold len values.
+        // SAFETY: as above; both buffers hold len values (asserted).
         unsafe { launch.launch(LaunchConfig::for_num_elems(len as u32)) }
             .map(|_| ())
             .map_err(|e| fail("activation_backward", e))
@@ -347,9 +355,10 @@ impl Kernels for CudaKernels {
         out: &mut CudaSlice<f32>,
     ) -> Result<()> {
         let (r, c) = (int(rows)?, int(cols)?);
+        assert!(d.len() >= rows * cols && out.len() >= cols);
         let mut launch = self.stream.launch_builder(&self.functions.column_sums);
         launch.arg(d).arg(out).arg(&r).arg(&c);
-        // SAFETY: as above; out holds cols values.
+        // SAFETY: as above; d holds rows * cols values and out cols (asserted).
         unsafe { launch.launch(LaunchConfig::for_num_elems(cols as u32)) }
             .map(|_| ())
             .map_err(|e| fail("column_sums", e))
@@ -370,6 +379,7 @@ impl Kernels for CudaKernels {
         }
         let buffer = per_row.as_mut().expect("allocated above");
         let (r, c) = (int(rows)?, int(cols)?);
+        assert!(logits.len() >= rows * cols && grad.len() >= rows * cols && labels.len() >= rows);
         let mut launch = self
             .stream
             .launch_builder(&self.functions.softmax_cross_entropy);
@@ -381,7 +391,8 @@ impl Kernels for CudaKernels {
             .arg(&r)
             .arg(&c)
             .arg(&scale);
-        // SAFETY: as above; per_row holds 2 * rows values.
+        // SAFETY: as above; logits and grad hold rows * cols values, labels rows (asserted)
+        // and per_row 2 * rows (allocated so above).
         unsafe { launch.launch(LaunchConfig::for_num_elems(rows as u32)) }
             .map_err(|e| fail("softmax_cross_entropy", e))?;
         let mut host = vec![0.0f32; 2 * rows];
@@ -424,6 +435,12 @@ impl Kernels for CudaKernels {
             }
         };
         let n = int(len)?;
+        assert!(
+            params.len() >= len
+                && grads.len() >= len
+                && state.first.len() >= len
+                && state.second.len() >= len
+        );
         let mut launch = self.stream.launch_builder(&self.functions.optimizer_step);
         launch
             .arg(params)
@@ -437,7 +454,7 @@ impl Kernels for CudaKernels {
             .arg(&b)
             .arg(&c)
             .arg(&eps);
-        // SAFETY: as above; every buffer holds len values.
+        // SAFETY: as above; every buffer holds len values (asserted).
         unsafe { launch.launch(LaunchConfig::for_num_elems(len as u32)) }
             .map(|_| ())
             .map_err(|e| fail("optimizer_step", e))
