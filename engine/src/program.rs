@@ -490,6 +490,8 @@ pub struct Context<'a, M> {
     pub(crate) ops: &'a [ReduceOp],
     pub(crate) partial: Vec<f64>,
     pub(crate) signals: Vec<(LocalId, M)>,
+    /// Owned vertices activated without a message ([`Context::activate`]).
+    pub(crate) activations: Vec<LocalId>,
     pub(crate) message: Option<M>,
     pub(crate) stop: bool,
     pub(crate) tables: Option<&'a crate::param::TableClient>,
@@ -549,6 +551,7 @@ impl<'a, M> Context<'a, M> {
             ops: f.ops,
             partial: f.ops.iter().map(|&op| identity(op)).collect(),
             signals: Vec::new(),
+            activations: Vec::new(),
             message: None,
             stop: false,
             tables: f.tables,
@@ -612,6 +615,14 @@ impl<'a, M> Context<'a, M> {
     /// Activates `v` in the next superstep with a message.
     pub fn signal_with(&mut self, v: VertexHandle, msg: M) {
         self.signals.push((v.0, msg));
+    }
+    /// Activates owned vertex `v` in the next superstep without a message: its `apply`
+    /// sees [`message`](Self::message) `None`, unless a signal reaches it too. The
+    /// chromatic schedule runs an [`Activation::All`] program's first runs through it, as
+    /// the asynchronous engine schedules every vertex once; only the synchronous engine in
+    /// signalled mode reads it.
+    pub(crate) fn activate(&mut self, v: VertexHandle) {
+        self.activations.push(v.0);
     }
     /// The combined message that activated the vertex being applied, if any.
     pub fn message(&self) -> Option<&M> {

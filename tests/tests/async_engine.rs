@@ -487,3 +487,150 @@ fn edge_consistency_keeps_neighbours_still_and_the_detector_can_tell() {
         "the detector never saw an interleaving under vertex consistency"
     );
 }
+
+/// A program with `Activation::All`: every vertex runs once at the start without a
+/// message, then only when signalled. Each vertex takes the largest label among itself and
+/// its neighbours and signals them on its first run and whenever its label grew. Vertex
+/// data: (label, runs, runs without a message, whether to signal).
+struct LargestLabel;
+
+type Labelled = (u64, u32, u32, bool);
+
+impl VertexProgram for LargestLabel {
+    type Vertex = Labelled;
+    type Edge = ();
+    type Gather = u64;
+    type Message = ();
+
+    fn activation(&self) -> Activation {
+        Activation::All
+    }
+    fn init(&self, v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> Labelled {
+        (v.id(), 0, 0, false)
+    }
+    fn gather_edges(&self, _v: &VertexRef<'_, Labelled>) -> EdgeDir {
+        EdgeDir::All
+    }
+    fn gather(&self, _v: &VertexRef<'_, Labelled>, _e: &(), other: &Labelled) -> u64 {
+        other.0
+    }
+    fn combine(&self, acc: &mut u64, x: u64) {
+        *acc = (*acc).max(x);
+    }
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, Labelled>,
+        total: Option<u64>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        let bare = ctx.message().is_none();
+        let data = v.data_mut();
+        let grown = total.is_some_and(|t| t > data.0);
+        data.0 = data.0.max(total.unwrap_or(0));
+        data.3 = grown || data.1 == 0;
+        data.1 += 1;
+        data.2 += u32::from(bare);
+    }
+    fn scatter_edges(&self, v: &VertexRef<'_, Labelled>) -> EdgeDir {
+        if v.data().3 {
+            EdgeDir::All
+        } else {
+            EdgeDir::None
+        }
+    }
+    fn scatter(
+        &self,
+        _v: &VertexRef<'_, Labelled>,
+        _e: &mut (),
+        other: &Neighbor<'_, Labelled>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        ctx.signal(other.handle());
+    }
+}
+
+/// `Activation::All` without signals: every vertex runs exactly once, without a message,
+/// and counts its edges. Vertex data: (edges, runs, runs without a message).
+struct CountEdgesOnce;
+
+impl VertexProgram for CountEdgesOnce {
+    type Vertex = (u64, u32, u32);
+    type Edge = ();
+    type Gather = u64;
+    type Message = ();
+
+    fn activation(&self) -> Activation {
+        Activation::All
+    }
+    fn init(&self, _v: &VertexRef<'_, ()>, _ctx: &mut Context<'_, ()>) -> (u64, u32, u32) {
+        (0, 0, 0)
+    }
+    fn gather_edges(&self, _v: &VertexRef<'_, (u64, u32, u32)>) -> EdgeDir {
+        EdgeDir::All
+    }
+    fn gather(&self, _v: &VertexRef<'_, (u64, u32, u32)>, _e: &(), _o: &(u64, u32, u32)) -> u64 {
+        1
+    }
+    fn combine(&self, acc: &mut u64, x: u64) {
+        *acc += x;
+    }
+    fn apply(
+        &self,
+        v: &mut VertexMut<'_, (u64, u32, u32)>,
+        total: Option<u64>,
+        ctx: &mut Context<'_, ()>,
+    ) {
+        let bare = ctx.message().is_none();
+        let data = v.data_mut();
+        *data = (total.unwrap_or(0), data.1 + 1, data.2 + u32::from(bare));
+    }
+}
+
+#[test]
+fn activation_all_runs_every_vertex_once_then_by_signal_on_any_ranks_and_consistency() {
+    let mut edges: Vec<(u64, u64)> = (0..300).map(|i| (i % 83, (i * 37 + 11) % 83)).collect();
+    edges.extend([(100, 101), (101, 102), (120, 120)]);
+    // 90..=99 and 130 have no edges: only the first run reaches them.
+    let vertices: Vec<u64> = (90..100).chain([130]).collect();
+    let mut largest = std::collections::BTreeMap::<u64, u64>::new();
+    for (v, component) in components::verify(&edges, &vertices) {
+        let top = largest.entry(component).or_insert(v);
+        *top = (*top).max(v);
+    }
+    let expect: Vec<(u64, u64)> = components::verify(&edges, &vertices)
+        .into_iter()
+        .map(|(v, component)| (v, largest[&component]))
+        .collect();
+    let mut degree: std::collections::BTreeMap<u64, u64> =
+        vertices.iter().map(|&v| (v, 0)).collect();
+    for &(s, d) in &edges {
+        *degree.entry(s).or_default() += 1;
+        *degree.entry(d).or_default() += 1;
+    }
+    for ranks in RANK_COUNTS {
+        for consistency in [Consistency::Vertex, Consistency::Edge, Consistency::Full] {
+            let cfg = config(Scheduler::Fifo, consistency);
+            let got = run_in_memory(ranks, &unweighted(&edges, &vertices), |c, g| {
+                Ok(run_program_async(&LargestLabel, c, g, cfg.clone(), |v| *v.data())?.values)
+            });
+            let labels: Vec<(u64, u64)> = got.iter().map(|&(v, (l, ..))| (v, l)).collect();
+            assert_eq!(labels, expect, "{ranks} rank(s), {consistency:?}");
+            for &(v, (_, runs, bare, _)) in &got {
+                assert!(
+                    runs >= 1,
+                    "vertex {v} never ran ({ranks} rank(s), {consistency:?})"
+                );
+                assert!(bare <= 1, "vertex {v}: {bare} runs without a message");
+                if (90..100).contains(&v) || v == 130 {
+                    assert_eq!((runs, bare), (1, 1), "isolated vertex {v}");
+                }
+            }
+            let counted = run_in_memory(ranks, &unweighted(&edges, &vertices), |c, g| {
+                Ok(run_program_async(&CountEdgesOnce, c, g, cfg.clone(), |v| *v.data())?.values)
+            });
+            let expect: Vec<(u64, (u64, u32, u32))> =
+                degree.iter().map(|(&v, &d)| (v, (d, 1, 1))).collect();
+            assert_eq!(counted, expect, "{ranks} rank(s), {consistency:?}");
+        }
+    }
+}

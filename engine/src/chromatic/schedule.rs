@@ -10,6 +10,10 @@
 //! asynchronous run would: GraphLab's chromatic engine. This is how `--engine async` gives
 //! edge and full consistency on several ranks; on one rank the asynchronous engine's locks
 //! give it directly.
+//!
+//! The schedule keeps the asynchronous engine's meaning of [`Activation::All`]: every
+//! vertex runs once at the start, without a message (a message-free activation in `init`,
+//! carried over by `apply` until the vertex's colour's turn), then only when signalled.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,8 +24,8 @@ use crate::error::Result;
 use crate::graph::LocalGraph;
 use crate::launcher::RankRun;
 use crate::program::{
-    Context, Control, EdgeDir, Neighbor, OutEdges, SuperstepInfo, VertexMut, VertexProgram,
-    VertexRef,
+    Activation, Context, Control, EdgeDir, Neighbor, OutEdges, SuperstepInfo, VertexMut,
+    VertexProgram, VertexRef,
 };
 use crate::sync::{SyncConfig, SyncEngine};
 
@@ -50,7 +54,16 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
     type Gather = P::Gather;
     type Message = P::Message;
 
+    /// The schedule itself runs signalled (a vertex runs at its colour's turn when it has
+    /// work); the inner program's [`Activation::All`] means, as in the asynchronous
+    /// engine, that every vertex runs once at the start without a message.
+    fn activation(&self) -> Activation {
+        Activation::Signalled
+    }
     fn init(&self, v: &VertexRef<'_, ()>, ctx: &mut Context<'_, P::Message>) -> P::Vertex {
+        if self.inner.activation() == Activation::All {
+            ctx.activate(v.handle());
+        }
         self.inner.init(v, ctx)
     }
     fn gather_edges(&self, v: &VertexRef<'_, P::Vertex>) -> EdgeDir {
@@ -87,6 +100,9 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
         } else if let Some(msg) = ctx.message.take() {
             // Not this colour's turn: keep the signal and its message for a later superstep.
             ctx.signal_with(v.handle(), msg);
+        } else {
+            // Likewise for a run without a message (the first run of `Activation::All`).
+            ctx.activate(v.handle());
         }
     }
     fn scatter_edges(&self, v: &VertexRef<'_, P::Vertex>) -> EdgeDir {

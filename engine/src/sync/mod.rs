@@ -86,6 +86,8 @@ impl Default for SyncConfig {
 struct ChunkOut<M> {
     partial: Vec<f64>,
     signals: Vec<(LocalId, M)>,
+    /// Owned vertices activated without a message.
+    activations: Vec<LocalId>,
     stop: bool,
     dirty_edges: Vec<usize>,
 }
@@ -95,6 +97,7 @@ impl<M> ChunkOut<M> {
         ChunkOut {
             partial: ctx.partial,
             signals: ctx.signals,
+            activations: ctx.activations,
             stop: ctx.stop,
             dirty_edges,
         }
@@ -103,6 +106,7 @@ impl<M> ChunkOut<M> {
         ChunkOut {
             partial: Vec::new(),
             signals,
+            activations: Vec::new(),
             stop: false,
             dirty_edges: Vec::new(),
         }
@@ -443,6 +447,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
         let mut stop = false;
         let mut dirty_edges: Vec<usize> = Vec::new();
         let mut signal_lists = Vec::with_capacity(outs.len());
+        let mut activations = Vec::new();
         for out in outs {
             for (slot, x) in out.partial.into_iter().enumerate() {
                 fold(self.ops[slot], &mut partial[slot], x);
@@ -451,6 +456,7 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
             dirty_edges.extend(out.dirty_edges);
             if signalled_mode {
                 signal_lists.push(out.signals);
+                activations.extend(out.activations);
             }
         }
         self.sink.deliver_all(self.program, n_owned, signal_lists);
@@ -511,6 +517,14 @@ impl<'a, P: VertexProgram> SyncEngine<'a, P> {
                         self.graph.edge_data[id] = value;
                     }
                 }
+            }
+        }
+
+        // Activations without a message, after every signal (a signalled vertex is listed).
+        for v in activations {
+            assert!((v as usize) < n_owned, "only owned vertices are activated");
+            if self.sink.bits.insert(v as usize) {
+                self.sink.list.push(v);
             }
         }
 
