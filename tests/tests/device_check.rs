@@ -43,14 +43,19 @@ fn the_cpu_checks_run_and_summarise() {
             .unwrap()
             .to_string()
     };
+    let archive = Command::new("tar")
+        .arg("tzf")
+        .arg(dir.path().join("metrics.tar.gz"))
+        .output()
+        .unwrap();
+    let archived = String::from_utf8_lossy(&archive.stdout);
     for ranks in [1, 2, 4] {
         assert_eq!(status(&format!("pagerank threads-{ranks}")), "ok");
         assert_eq!(status(&format!("lda threads-{ranks}")), "ok");
-        assert!(
-            dir.path()
-                .join(format!("pagerank-threads-{ranks}.json"))
-                .is_file()
-        );
+        for app in ["pagerank", "lda"] {
+            let file = format!("metrics/{app}-threads-{ranks}.json");
+            assert!(archived.contains(&file), "{file} not in {archived}");
+        }
     }
     assert_eq!(status("graph"), "ok");
     let mlp = doc["checks"]
