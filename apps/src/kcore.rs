@@ -158,17 +158,6 @@ impl VertexProgram for KCore {
         acc.absorb(x);
     }
 
-    #[inline]
-    fn gather_into(
-        &self,
-        acc: &mut Estimates,
-        _v: &VertexRef<'_, CoreVertex>,
-        _edge: &(),
-        other: &CoreVertex,
-    ) {
-        acc.push((other.id, other.core));
-    }
-
     fn apply(
         &self,
         v: &mut VertexMut<'_, CoreVertex>,

@@ -115,17 +115,6 @@ impl VertexProgram for LabelProp {
         acc.absorb(x);
     }
 
-    #[inline]
-    fn gather_into(
-        &self,
-        acc: &mut Labels,
-        _v: &VertexRef<'_, LabelVertex>,
-        _edge: &(),
-        other: &LabelVertex,
-    ) {
-        acc.push(other.label);
-    }
-
     fn apply(
         &self,
         v: &mut VertexMut<'_, LabelVertex>,

@@ -69,9 +69,33 @@ pub struct GatherList<T: 'static> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Repr<T> {
+enum Repr<T: 'static> {
     One(T),
-    Many(Vec<T>),
+    Many(Pooled<T>),
+}
+
+/// A vector that goes back to the thread's pool when dropped. The list itself has no
+/// `Drop`, so absorbing a one-value list moves its value out: a push, as cheap as
+/// [`GatherList::push`], which is why a program's default `gather_into` (gather, then
+/// combine by `absorb`) needs no override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pooled<T: 'static>(Vec<T>);
+
+impl<T: 'static> Pooled<T> {
+    /// A vector from the pool.
+    fn take() -> Self {
+        Pooled(take_vec())
+    }
+    /// No vector yet (allocates nothing).
+    fn empty() -> Self {
+        Pooled(Vec::new())
+    }
+}
+
+impl<T: 'static> Drop for Pooled<T> {
+    fn drop(&mut self) {
+        give_vec(std::mem::take(&mut self.0));
+    }
 }
 
 impl<T: 'static> GatherList<T> {
@@ -81,35 +105,45 @@ impl<T: 'static> GatherList<T> {
     }
 
     /// Appends every value of `other` (the longer list is kept and extended; the other's
-    /// vector goes back to the pool).
+    /// vector goes back to the pool). Absorbing one value into a list of several, a
+    /// gather's common case, is a push and small enough to inline into the caller.
+    #[inline]
     pub fn absorb(&mut self, other: GatherList<T>) {
-        let mut other = other;
-        let other_repr = std::mem::replace(&mut other.repr, Repr::Many(Vec::new()));
-        match (&mut self.repr, other_repr) {
-            (Repr::Many(list), Repr::One(x)) => list.push(x),
-            (Repr::Many(list), Repr::Many(mut more)) => {
-                if more.len() > list.len() {
-                    std::mem::swap(list, &mut more);
-                }
-                list.append(&mut more);
-                give_vec(more);
-            }
-            (Repr::One(_), other_repr) => {
-                let mut list = match other_repr {
-                    Repr::One(x) => {
-                        let mut list = take_vec();
-                        list.push(x);
-                        list
-                    }
-                    Repr::Many(list) => list,
-                };
-                if let Repr::One(first) = std::mem::replace(&mut self.repr, Repr::Many(Vec::new()))
-                {
-                    list.push(first);
-                }
-                self.repr = Repr::Many(list);
-            }
+        match (&mut self.repr, other.repr) {
+            (Repr::Many(list), Repr::One(x)) => list.0.push(x),
+            (_, other) => self.absorb_rest(other),
         }
+    }
+
+    /// `absorb` of a list of several, or into a list of one (which becomes a pooled
+    /// vector).
+    #[cold]
+    #[inline(never)]
+    fn absorb_rest(&mut self, other: Repr<T>) {
+        if let Repr::Many(list) = &mut self.repr {
+            match other {
+                Repr::One(x) => list.0.push(x),
+                Repr::Many(mut more) => {
+                    if more.0.len() > list.0.len() {
+                        std::mem::swap(&mut list.0, &mut more.0);
+                    }
+                    list.0.append(&mut more.0);
+                }
+            }
+            return;
+        }
+        let mut list = match other {
+            Repr::One(x) => {
+                let mut list = Pooled::take();
+                list.0.push(x);
+                list
+            }
+            Repr::Many(list) => list,
+        };
+        if let Repr::One(first) = std::mem::replace(&mut self.repr, Repr::Many(Pooled::empty())) {
+            list.0.push(first);
+        }
+        self.repr = Repr::Many(list);
     }
 
     /// Appends one value: what a program's `gather_into` does with an edge's value, so
@@ -117,8 +151,8 @@ impl<T: 'static> GatherList<T> {
     #[inline]
     pub fn push(&mut self, x: T) {
         match &mut self.repr {
-            Repr::Many(list) => list.push(x),
-            Repr::One(_) => self.absorb(GatherList::one(x)),
+            Repr::Many(list) => list.0.push(x),
+            Repr::One(_) => self.absorb_rest(Repr::One(x)),
         }
     }
 
@@ -126,7 +160,7 @@ impl<T: 'static> GatherList<T> {
     pub fn as_slice(&self) -> &[T] {
         match &self.repr {
             Repr::One(x) => std::slice::from_ref(x),
-            Repr::Many(list) => list,
+            Repr::Many(list) => &list.0,
         }
     }
 
@@ -134,7 +168,7 @@ impl<T: 'static> GatherList<T> {
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         match &mut self.repr {
             Repr::One(x) => std::slice::from_mut(x),
-            Repr::Many(list) => list,
+            Repr::Many(list) => &mut list.0,
         }
     }
 
@@ -152,35 +186,27 @@ impl<T: 'static> GatherList<T> {
     /// after a sort by the key, one value per key remains.
     pub fn dedup_by_key<K: PartialEq>(&mut self, key: impl FnMut(&mut T) -> K) {
         if let Repr::Many(list) = &mut self.repr {
-            list.dedup_by_key(key);
+            list.0.dedup_by_key(key);
         }
     }
 
     /// Keeps only the values for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         match &mut self.repr {
-            Repr::Many(list) => list.retain(keep),
+            Repr::Many(list) => list.0.retain(keep),
             Repr::One(x) => {
                 if !keep(x) {
-                    self.repr = Repr::Many(Vec::new());
+                    self.repr = Repr::Many(Pooled::empty());
                 }
             }
         }
     }
 
     /// All values as a vector (taken out of the pool: prefer reading the list in place).
-    pub fn into_vec(mut self) -> Vec<T> {
-        match std::mem::replace(&mut self.repr, Repr::Many(Vec::new())) {
+    pub fn into_vec(self) -> Vec<T> {
+        match self.repr {
             Repr::One(x) => vec![x],
-            Repr::Many(list) => list,
-        }
-    }
-}
-
-impl<T: 'static> Drop for GatherList<T> {
-    fn drop(&mut self) {
-        if let Repr::Many(list) = &mut self.repr {
-            give_vec(std::mem::take(list));
+            Repr::Many(mut list) => std::mem::take(&mut list.0),
         }
     }
 }
