@@ -76,6 +76,16 @@ pub fn first_superstep(metrics: &Path) -> u64 {
     firsts[0]
 }
 
+/// A graph's edges as `(source, target)` pairs, for the serial verifiers.
+pub fn edge_pairs(graph: &EdgeList) -> Vec<(u64, u64)> {
+    graph
+        .src
+        .iter()
+        .copied()
+        .zip(graph.dst.iter().copied())
+        .collect()
+}
+
 /// Reads a whole graph on one rank (for the serial verifiers).
 pub fn read_whole(path: &Path, format: Format) -> EdgeList {
     read_graph(path, format, &SingleComm).expect("reading the test graph")

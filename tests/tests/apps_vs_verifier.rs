@@ -19,10 +19,7 @@ fn wiki_vote() -> GraphInput {
 
 fn wiki_vote_edges() -> (Vec<(u64, u64)>, Vec<u64>) {
     let e = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
-    (
-        e.src.iter().copied().zip(e.dst.iter().copied()).collect(),
-        e.vertices,
-    )
+    (gasket_tests::edge_pairs(&e), e.vertices)
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn frontier_switches_between_dense_and_sparse_and_ghost_bytes_are_payload_only()
 fn wiki_vote_colourings_match_the_documented_figures() {
     use gasket_engine::chromatic::{COLOURING_SEED, Distance, check_colouring, colour_graph};
     let e = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
-    let edges: Vec<(u64, u64)> = e.src.iter().copied().zip(e.dst.iter().copied()).collect();
+    let edges = gasket_tests::edge_pairs(&e);
     let graph = MemGraph {
         edges: edges.iter().map(|&(s, d)| (s, d, ())).collect(),
         vertices: e.vertices.clone(),

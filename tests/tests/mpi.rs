@@ -30,12 +30,7 @@ fn run_ok(np: usize, args: &[&str]) -> String {
 /// Runs every app on `input` with each process count and checks against the verifiers.
 fn every_app_matches_the_verifiers(input: &Path, sources: &[u64]) {
     let graph = read_whole(input, Format::Snap);
-    let edges: Vec<(u64, u64)> = graph
-        .src
-        .iter()
-        .copied()
-        .zip(graph.dst.iter().copied())
-        .collect();
+    let edges = gasket_tests::edge_pairs(&graph);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("values.tsv");
     let (input, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
@@ -114,12 +109,7 @@ fn read_counts(path: &Path) -> Vec<(u64, u64)> {
 fn kcore_labelprop_and_triangles_on_wiki_vote_equal_the_verifiers() {
     let input = shared_dataset("wiki-Vote.txt.gz");
     let graph = read_whole(&input, Format::Snap);
-    let edges: Vec<(u64, u64)> = graph
-        .src
-        .iter()
-        .copied()
-        .zip(graph.dst.iter().copied())
-        .collect();
+    let edges = gasket_tests::edge_pairs(&graph);
     let widen = |values: Vec<(u64, u32)>| -> Vec<(u64, u64)> {
         values.into_iter().map(|(v, k)| (v, k as u64)).collect()
     };
@@ -296,12 +286,7 @@ fn partitioners_run_across_mpi_ranks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cc.tsv");
     let graph = read_whole(&shared_dataset("wiki-Vote.txt.gz"), Format::Snap);
-    let edges: Vec<(u64, u64)> = graph
-        .src
-        .iter()
-        .copied()
-        .zip(graph.dst.iter().copied())
-        .collect();
+    let edges = gasket_tests::edge_pairs(&graph);
     let expect = components::verify(&edges, &graph.vertices);
     for np in [2usize, 4] {
         for method in ["range", "ldg", "fennel"] {
@@ -340,12 +325,7 @@ fn a_user_crate_runs_under_mpirun() {
 fn the_async_engine_across_mpi_ranks_equals_the_verifiers() {
     let input = shared_dataset("wiki-Vote.txt.gz");
     let graph = read_whole(&input, Format::Snap);
-    let edges: Vec<(u64, u64)> = graph
-        .src
-        .iter()
-        .copied()
-        .zip(graph.dst.iter().copied())
-        .collect();
+    let edges = gasket_tests::edge_pairs(&graph);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("values.tsv");
     let (input, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());

@@ -30,7 +30,7 @@ fn methods() -> Vec<Method> {
 fn wiki_vote() -> (GraphInput, Vec<(u64, u64)>, Vec<u64>) {
     let path = shared_dataset("wiki-Vote.txt.gz");
     let e = read_whole(&path, Format::Snap);
-    let edges = e.src.iter().copied().zip(e.dst.iter().copied()).collect();
+    let edges = gasket_tests::edge_pairs(&e);
     (
         GraphInput::new(Some(path), Some(Format::Snap)),
         edges,
