@@ -11,7 +11,8 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(snap metis mtx uci ldac text_corpus idx libsvm dense_csv partition_file checkpoint gsk)
+  targets=(snap metis mtx uci ldac text_corpus idx libsvm dense_csv partition_file checkpoint gsk
+    mlp_model mlp_net lda_model vocab stop_words)
 fi
 
 seed() {
@@ -32,6 +33,13 @@ seed() {
     checkpoint) printf '\x20\x10gasket checkpoint 1\nprogram p\niteratio' > "$dir/a" ;;
     # A 3-vertex cycle as `gasket convert` writes it.
     gsk) printf '\x47\x53\x4b\x47\x52\x41\x50\x48\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x87\x8d\xcb\x2b\x0a\x12\x00\x91\x7d\x8d\x55\xa2\x00\x00\x00\x00\x0a\x12\x00\x91\x95\x3f\x52\x2f\x00\x00\x00\x00\x21\x83\xf5\x36\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00' > "$dir/a" ;;
+    # A 2-2-2 network with a skip edge, trained for one epoch and saved by `gasket mlp --save`.
+    mlp_model) printf '%s\n' '{"format":"gasket-mlp","version":1,"layers":[{"name":"input","width":2,"activation":"linear","inputs":[]},{"name":"h","width":2,"activation":"tanh","inputs":["input"]},{"name":"out","width":2,"activation":"linear","inputs":["h","input"]}],"blocks":[[0.37552518,0.4039479,-0.13055992,0.8270418],[-0.000999998,-0.0009986692],[0.6973521,0.01894727,0.79885316,0.8018638],[-0.2523717,-0.36137038,-0.37247726,-0.37161595],[-0.0009999999,0.001]]}' > "$dir/a" ;;
+    mlp_net) printf '# name width activation inputs\ninput 2 - -\nh 2 tanh input\nout 2 linear h,input\n' > "$dir/a" ;;
+    # Two topics over a 7-word text corpus, as `gasket lda --output` writes model.txt.
+    lda_model) printf 'gasket-lda-model 1\ntopics 2\nwords 7\nalpha 0.1\nbeta 0.01\ncat\t1:2\nsat\t1:1\non\t1:1\nmat\t1:1\ndog\t0:2\nate\t0:1\nbone\t0:1\n' > "$dir/a" ;;
+    vocab) printf 'cat\ndog\nmat\n' > "$dir/a" ;;
+    stop_words) printf 'the\na\n# articles\n\nAnd\n' > "$dir/a" ;;
   esac
 }
 

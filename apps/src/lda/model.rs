@@ -19,11 +19,23 @@ use std::path::Path;
 
 use gasket_engine::VertexId;
 
-use super::{Topics, WORD_BASE};
+use super::{MAX_TOPICS, Topics, WORD_BASE};
 use crate::output::write_atomically;
 use crate::{AppError, Result};
 
 const MAGIC: &str = "gasket-lda-model 1";
+/// The most words a model's header makes [`LdaModel::from_reader`] reserve room for
+/// before it has read them.
+const PREALLOCATED_WORDS: usize = 1 << 16;
+
+/// The VALUE of a `NAME VALUE` header line, when its first field is `name`.
+fn header_value<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let mut parts = text.split_whitespace();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(n), Some(value), None) if n == name => Some(value),
+        _ => None,
+    }
+}
 
 /// Word-topic counts and priors.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,17 +161,25 @@ impl LdaModel {
     pub fn load(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path)
             .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?;
-        let mut lines = std::io::BufReader::new(file).lines().enumerate();
-        let bad = |line: usize, reason: &str| {
-            AppError::Config(format!("{}:{}: {reason}", path.display(), line + 1))
-        };
+        Self::from_reader(&path.display().to_string(), std::io::BufReader::new(file))
+    }
+
+    /// Reads a model from `reader`, as [`load`](Self::load) does; `name` stands for the
+    /// file in errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load).
+    pub fn from_reader(name: &str, reader: impl BufRead) -> Result<Self> {
+        let mut lines = reader.lines().enumerate();
+        let bad =
+            |line: usize, reason: &str| AppError::Config(format!("{name}:{}: {reason}", line + 1));
         let mut next = |what: &str| -> Result<(usize, String)> {
             match lines.next() {
                 Some((i, Ok(text))) => Ok((i, text)),
                 Some((i, Err(e))) => Err(bad(i, &format!("cannot read: {e}"))),
                 None => Err(AppError::Config(format!(
-                    "{}: ends before {what} (a truncated model?)",
-                    path.display()
+                    "{name}: ends before {what} (a truncated model?)"
                 ))),
             }
         };
@@ -170,24 +190,34 @@ impl LdaModel {
                 &format!("not a gasket LDA model (expected `{MAGIC}`)"),
             ));
         }
+        // The header's counts are whole numbers in range: topics as `--topics` allows, words
+        // addressable by the corpora's 32-bit word ids.
+        let mut count = |name: &str, max: usize| -> Result<usize> {
+            let (i, text) = next(name)?;
+            header_value(&text, name)
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|x| (1..=max).contains(x))
+                .ok_or_else(|| {
+                    bad(
+                        i,
+                        &format!("expected `{name} <whole number from 1 to {max}>`"),
+                    )
+                })
+        };
+        let topics = count("topics", MAX_TOPICS)?;
+        let words = count("words", u32::MAX as usize)?;
         let mut field = |name: &str| -> Result<f64> {
             let (i, text) = next(name)?;
-            let mut parts = text.split_whitespace();
-            match (
-                parts.next(),
-                parts.next().map(str::parse::<f64>),
-                parts.next(),
-            ) {
-                (Some(n), Some(Ok(x)), None) if n == name && x.is_finite() && x > 0.0 => Ok(x),
-                _ => Err(bad(i, &format!("expected `{name} <positive number>`"))),
-            }
+            header_value(&text, name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| bad(i, &format!("expected `{name} <positive number>`")))
         };
-        let topics = field("topics")? as usize;
-        let words = field("words")? as usize;
         let alpha = field("alpha")?;
         let beta = field("beta")?;
-        let mut word_topics = Vec::with_capacity(words);
-        let mut vocab = Vec::with_capacity(words);
+        // The header is not trusted to size allocations: the lines that follow do.
+        let mut word_topics = Vec::with_capacity(words.min(PREALLOCATED_WORDS));
+        let mut vocab = Vec::with_capacity(words.min(PREALLOCATED_WORDS));
         for w in 0..words {
             let (i, text) = next(&format!("word {w} of {words}"))?;
             let (name, counts) = text
@@ -222,5 +252,81 @@ impl LdaModel {
             word_topics,
             vocab: (!is_ids).then_some(vocab),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &[u8]) -> Result<LdaModel> {
+        LdaModel::from_reader("model.txt", text)
+    }
+
+    #[test]
+    fn a_saved_model_reads_back() {
+        let model = LdaModel {
+            topics: 2,
+            alpha: 0.1,
+            beta: 0.01,
+            word_topics: vec![vec![(1, 2)], vec![], vec![(0, 1), (1, 3)]],
+            vocab: Some(vec!["cat".into(), "dog".into(), "mat".into()]),
+        };
+        let path =
+            std::env::temp_dir().join(format!("gasket-lda-model-{}.txt", std::process::id()));
+        model.save(&path).unwrap();
+        let back = LdaModel::load(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(back.unwrap(), model);
+    }
+
+    /// The fuzz target `lda_model` found this input: its header claims more words than
+    /// fit in memory, and reserving room for them before reading them panicked (capacity
+    /// overflow) where a smaller claim would have aborted on a failed allocation.
+    #[test]
+    fn a_header_claiming_too_many_words_is_an_error_not_an_allocation() {
+        let found = b"gasket-lda-model 1\ntopics 2\nwords 72222222222222222222222222222\n\
+            alpha 0.1\nbeta 0.01\n\x00\x00cat\t1:2\nsat\t 1:1\non2\x00\x00at\t1:1\n\
+            dog\r0:\t0:b\n1one\t0:=\n";
+        let err = read(found).unwrap_err().to_string();
+        assert!(
+            err.starts_with("model.txt:3: expected `words <whole number from 1 to 4294967295>`"),
+            "{err}"
+        );
+        // A claim within range, on a file that then ends, is a truncated model.
+        let err = read(b"gasket-lda-model 1\ntopics 2\nwords 4000000000\nalpha 0.1\nbeta 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ends before word 0 of 4000000000 (a truncated model?)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn header_counts_are_whole_numbers_in_range() {
+        let header = |topics: &str, words: &str| {
+            let text = format!(
+                "gasket-lda-model 1\ntopics {topics}\nwords {words}\nalpha 0.1\nbeta 0.1\n0\t0:1\n"
+            );
+            read(text.as_bytes()).map_err(|e| e.to_string())
+        };
+        assert!(header("2", "1").is_ok());
+        for (topics, line) in [("0", 2), ("2.5", 2), ("1e300", 2), ("65537", 2), ("-1", 2)] {
+            let err = header(topics, "1").unwrap_err();
+            assert!(
+                err.starts_with(&format!(
+                    "model.txt:{line}: expected `topics <whole number from 1 to 65536>`"
+                )),
+                "{topics}: {err}"
+            );
+        }
+        for words in ["0", "1.0", "4294967296"] {
+            let err = header("2", words).unwrap_err();
+            assert!(
+                err.starts_with("model.txt:3: expected `words"),
+                "{words}: {err}"
+            );
+        }
     }
 }

@@ -46,17 +46,28 @@ pub fn save(path: &Path, net: &Net, blocks: &[Vec<f32>]) -> Result<()> {
 /// An unreadable file, not a gasket MLP model, a network that does not check, or blocks
 /// whose sizes do not match the network or that hold non-finite values.
 pub fn load(path: &Path) -> Result<(Net, Vec<Vec<f32>>)> {
-    let fail = |why: String| AppError::Config(format!("{}: {why}", path.display()));
-    let text = std::fs::read(path).map_err(|e| fail(format!("cannot read the model: {e}")))?;
+    let text = std::fs::read(path)
+        .map_err(|e| AppError::Config(format!("{}: cannot read the model: {e}", path.display())))?;
+    parse(&path.display().to_string(), &text)
+}
+
+/// Parses the bytes of a model file, as [`load`] does; `name` stands for the file in
+/// errors.
+///
+/// # Errors
+///
+/// As [`load`], except the read.
+pub fn parse(name: &str, text: &[u8]) -> Result<(Net, Vec<Vec<f32>>)> {
+    let fail = |why: String| AppError::Config(format!("{name}: {why}"));
     let doc: SavedModel =
-        serde_json::from_slice(&text).map_err(|e| fail(format!("not a gasket MLP model ({e})")))?;
+        serde_json::from_slice(text).map_err(|e| fail(format!("not a gasket MLP model ({e})")))?;
     if doc.format != FORMAT || doc.version != VERSION {
         return Err(fail(format!(
             "format `{}` version {}, expected `{FORMAT}` version {VERSION}",
             doc.format, doc.version
         )));
     }
-    let net = Net::from_layers(doc.layers, &path.display().to_string())?;
+    let net = Net::from_layers(doc.layers, name)?;
     if doc.blocks.len() != net.blocks.len() {
         return Err(fail(format!(
             "{} parameter blocks, the network needs {}",
