@@ -736,12 +736,7 @@ fn backend_for(ranks: u32) -> Result<Backend> {
 
 /// Validates what can be checked before any rank starts, and sizes the thread pool.
 fn prepare(common: &CommonArgs) -> Result<GraphInput> {
-    if let Some(threads) = common.threads {
-        // Only the first call in a process can size the global pool; later ones keep it.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads as usize)
-            .build_global();
-    }
+    crate::run::size_thread_pool(common.threads);
     for path in [&common.output, &common.metrics].into_iter().flatten() {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {

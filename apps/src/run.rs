@@ -22,6 +22,17 @@ pub struct Extra<X> {
     pub app: X,
 }
 
+/// Sizes the worker pool every rank of this process shares (`--threads`; default: one
+/// thread per core). Only the first call in a process can size the global pool; later
+/// ones keep it.
+pub fn size_thread_pool(threads: Option<u32>) {
+    if let Some(threads) = threads {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1) as usize)
+            .build_global();
+    }
+}
+
 /// Runs an app on every rank of `backend`: read `source`, place it with `placement`, build
 /// the graph, run `app`, gather to rank 0. Returns rank 0's view in the process that holds
 /// rank 0, `None` in the other processes of an MPI job.

@@ -598,3 +598,44 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         "notmodel.txt:1",
     );
 }
+
+/// `--threads` sizes the pool the ranks share: draws depend on the thread count, so
+/// `--threads 3` repeats a run with `RAYON_NUM_THREADS=3` and differs from one thread.
+#[test]
+fn threads_flag_sizes_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, threads: Option<&str>, env: Option<&str>| -> Vec<u8> {
+        let out = dir.path().join(name);
+        let mut cmd = std::process::Command::new(gasket_tests::gasket_bin());
+        cmd.args(["lda", "--synthetic", "400,300,5,60", "--iterations", "3"])
+            .args(["--output", out.to_str().unwrap()])
+            .env("GASKET_LOG", "warn")
+            .env_remove("RAYON_NUM_THREADS");
+        if let Some(t) = threads {
+            cmd.args(["--threads", t]);
+        }
+        if let Some(t) = env {
+            cmd.env("RAYON_NUM_THREADS", t);
+        }
+        let result = cmd.output().unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        std::fs::read(out.join("model.txt")).unwrap()
+    };
+    let flag = run("flag", Some("3"), None);
+    assert!(
+        flag == run("env", None, Some("3")),
+        "--threads 3 and RAYON_NUM_THREADS=3 wrote different models"
+    );
+    assert!(
+        flag != run("one", Some("1"), None),
+        "one thread wrote the model three did: the thread count would not matter"
+    );
+    fails_with(
+        &["lda", "--synthetic", "40,30,3,10", "--threads", "0"],
+        "--threads",
+    );
+}

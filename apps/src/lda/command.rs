@@ -70,6 +70,10 @@ pub struct LdaArgs {
     /// Thread ranks (under mpirun each process is one rank instead).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub ranks: u32,
+    /// Worker threads shared by the ranks (default: one per core; `RAYON_NUM_THREADS`
+    /// too). Draws depend on the thread count: fix it to reproduce a run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
     /// How documents and words are assigned to ranks.
     #[arg(long, default_value_t = Method::Hash)]
     pub partition: Method,
@@ -160,6 +164,7 @@ fn output_dir(dir: &Path) -> Result<()> {
 /// Bad options or input (with file and line), or a failed rank.
 pub fn execute(args: &LdaArgs, backend: Backend, progress: bool) -> Result<()> {
     args.config.validate()?;
+    crate::run::size_thread_pool(args.threads);
     if let Some(model) = &args.infer {
         return infer(args, model);
     }

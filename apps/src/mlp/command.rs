@@ -101,8 +101,8 @@ pub struct MlpArgs {
     #[arg(long, default_value = "0")]
     pub staleness: Staleness,
     /// Worker threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
     /// Share of a data file held out for testing (IDX directories have their own split).
     #[arg(long, default_value_t = 0.1)]
     pub test_fraction: f64,
@@ -255,11 +255,7 @@ fn check_fits(net: &Net, examples: &data::Examples, what: &str) -> Result<()> {
 /// failed rank.
 pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
     args.validate()?;
-    if let Some(threads) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global();
-    }
+    crate::run::size_thread_pool(args.threads);
     let selected = select(args.device, args.gpu, args.require_gpu)?;
     if let (Some(model), Some(eval)) = (&args.load, &args.eval) {
         return match &selected {
