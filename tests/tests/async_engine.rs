@@ -354,6 +354,52 @@ fn no_signal_is_lost() {
     }
 }
 
+/// Every vertex of a star-like graph signals a few hubs, wave after wave, from 4 thread
+/// ranks of 4 workers each (16 threads on the machine's cores): the hubs' slots are
+/// signalled by many workers at once, often while the hub itself runs, and signals cross
+/// ranks in batches. Every message must arrive, combined, exactly once.
+#[test]
+fn no_update_is_lost_under_contention_on_four_thread_ranks() {
+    let hubs = 4u64;
+    let leaves = 3_000u64;
+    let mut edges: Vec<(u64, u64)> = Vec::new();
+    for leaf in hubs..hubs + leaves {
+        for hub in 0..hubs {
+            edges.push((leaf, hub));
+        }
+        edges.push((leaf, hubs + (leaf * 7 + 1) % leaves));
+    }
+    for hub in 0..hubs {
+        edges.push((hub, (hub + 1) % hubs));
+    }
+    let mut in_degree = std::collections::BTreeMap::<u64, u64>::new();
+    for &(s, d) in &edges {
+        in_degree.entry(s).or_default();
+        *in_degree.entry(d).or_default() += 1;
+    }
+    let waves = 20;
+    for scheduler in SCHEDULERS {
+        for round in 0..3 {
+            let cfg = AsyncConfig {
+                workers: 4,
+                ..config(scheduler, Consistency::Vertex)
+            };
+            let got = run_in_memory(4, &unweighted(&edges, &[]), |c, g| {
+                Ok(run_program_async(&Counting { waves }, c, g, cfg.clone(), |v| *v.data())?.values)
+            });
+            assert_eq!(got.len() as u64, hubs + leaves);
+            for (v, (received, sent, _)) in got {
+                assert_eq!(sent, waves, "vertex {v}, {scheduler}, round {round}");
+                assert_eq!(
+                    received,
+                    u64::from(waves) * in_degree[&v],
+                    "vertex {v}, {scheduler}, round {round}"
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 

@@ -1,31 +1,40 @@
 //! Which owned vertex runs next: FIFO, priority, or sweep order over per-vertex slots.
 //!
-//! Every owned vertex has a slot (under a mutex) holding its combined pending message and
-//! two flags: `scheduled` (signalled and not yet taken) and `running` (a worker is executing
-//! it). A vertex is claimed only when scheduled and not running, so one vertex never runs
-//! on two workers at once; a signal that arrives while it runs sets `scheduled` again and
-//! the finishing worker re-queues it, so no signal is lost. `pending` counts vertices that
-//! are scheduled or running: zero means this rank has no work (the termination detector
-//! reads it). It is raised under the slot's lock, before any worker can see the flag, so it
-//! never underflows.
+//! Every owned vertex has a slot (under its own mutex: no lock is shared by all signals)
+//! holding its combined pending message and two flags: `scheduled` (signalled and not yet
+//! taken) and `running` (a worker is executing it). A vertex is claimed only when scheduled
+//! and not running, so one vertex never runs on two workers at once; a signal that arrives
+//! while it runs sets `scheduled` again and the finishing worker re-queues it, so no signal
+//! is lost.
 //!
-//! The queues: FIFO is an MPMC channel holding each scheduled vertex once; priority is a
-//! relaxed priority queue of ordered buckets (as delta-stepping and Galois's OBIM order
-//! work): one MPMC channel per eighth of an octave of the priority (the exponent and the
-//! top three mantissa bits of the double), and a bitmask of the buckets that may hold
-//! entries, so a push and a pop cost a channel operation and an atomic OR or bit scan,
-//! with no lock shared by all workers. Workers take from the highest non-empty bucket,
-//! first in first out within it, so a vertex runs before every vertex whose priority is
-//! lower by more than a factor 1.125 (a Dijkstra-like order for SSSP, whose priority falls
-//! with the distance). A raised priority pushes a new entry only when it moves the
-//! vertex to a higher bucket; stale entries are skipped when claimed. Sweep has no queue:
-//! workers walk the owned vertices round-robin from a shared cursor and run the scheduled
-//! ones.
+//! `pending` bounds from above the vertices that are scheduled or running: zero means this
+//! rank has no work (the termination detector reads it). It is kept with two atomic
+//! operations per vertex run rather than one per signal: a run's signals are *reserved*
+//! (added) before any of them can be seen by another worker, and the run's own count and
+//! the signals that found their vertex already scheduled are released in one subtraction
+//! after the last of them is queued, so the count never falls below the true one.
+//!
+//! The queues: FIFO is one work-stealing deque per worker (crossbeam-deque, as Cilk and
+//! rayon schedule): a worker queues the vertices it signals on its own deque and runs from
+//! it in arrival order, and only a worker whose deque is empty touches shared state, taking
+//! from the injector (the signals of the exchange thread and of `init`) or stealing half of
+//! another worker's deque. Priority is a relaxed priority queue of ordered buckets (as
+//! delta-stepping and Galois's OBIM order work): one MPMC channel per eighth of an octave
+//! of the priority (the exponent and the top three mantissa bits of the double), and a
+//! bitmask of the buckets that may hold entries, so a push and a pop cost a channel
+//! operation and an atomic OR or bit scan, with no lock shared by all workers. Workers take
+//! from the highest non-empty bucket, first in first out within it, so a vertex runs before
+//! every vertex whose priority is lower by more than a factor 1.125 (a Dijkstra-like order
+//! for SSSP, whose priority falls with the distance). A raised priority pushes a new entry
+//! only when it moves the vertex to a higher bucket; stale entries are skipped when
+//! claimed. Sweep has no queue: workers walk the owned vertices round-robin from a shared
+//! cursor and run the scheduled ones.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::ids::LocalId;
 use crate::program::VertexProgram;
@@ -148,10 +157,81 @@ impl Buckets {
     }
 }
 
+/// FIFO's queues: one deque per worker, and an injector for everyone else.
+struct Deques {
+    injector: Injector<LocalId>,
+    stealers: Vec<Stealer<LocalId>>,
+}
+
+impl Deques {
+    /// The next vertex for the worker owning `local`: its own oldest entry, else a batch
+    /// from the injector, else half of another worker's deque (the next one round from
+    /// `local.index` first, so thieves spread over victims).
+    fn pop(&self, local: &Local) -> Option<LocalId> {
+        let deque = local.deque.as_ref()?;
+        // Now and then the injector first, so signals from other ranks do not wait for
+        // this worker's own work to run out (Go's scheduler looks at its global queue
+        // every 61st time for the same reason).
+        let pops = local.pops.get().wrapping_add(1);
+        local.pops.set(pops);
+        if pops % INJECTOR_EVERY == 0
+            && let Steal::Success(v) = self.injector.steal_batch_and_pop(deque)
+        {
+            return Some(v);
+        }
+        if let Some(v) = deque.pop() {
+            return Some(v);
+        }
+        let n = self.stealers.len();
+        loop {
+            let mut retry = false;
+            match self.injector.steal_batch_and_pop(deque) {
+                Steal::Success(v) => return Some(v),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            for i in 1..n {
+                match self.stealers[(local.index + i) % n].steal_batch_and_pop(deque) {
+                    Steal::Success(v) => return Some(v),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+}
+
+/// A worker takes from the injector before its own deque once in this many pops.
+const INJECTOR_EVERY: u32 = 61;
+
 enum Queue {
-    Fifo(Sender<LocalId>, Receiver<LocalId>),
+    Fifo(Deques),
     Priority(Buckets),
     Sweep(AtomicUsize),
+}
+
+/// A worker's handle on the schedule: its own deque under FIFO (nothing under the other
+/// orders, whose queues are shared).
+pub(crate) struct Local {
+    deque: Option<Worker<LocalId>>,
+    index: usize,
+    /// Pops so far (for [`INJECTOR_EVERY`]).
+    pops: std::cell::Cell<u32>,
+}
+
+impl Local {
+    /// The handle of a thread that is not a worker (start-up, the exchange thread): what
+    /// it schedules goes to the shared injector.
+    pub(crate) fn outside() -> Self {
+        Local {
+            deque: None,
+            index: 0,
+            pops: Default::default(),
+        }
+    }
 }
 
 /// The scheduled set of one rank's owned vertices.
@@ -170,10 +250,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<M> Schedule<M> {
     pub(crate) fn new(num_owned: usize, kind: Scheduler) -> Self {
         let queue = match kind {
-            Scheduler::Fifo => {
-                let (tx, rx) = unbounded();
-                Queue::Fifo(tx, rx)
-            }
+            Scheduler::Fifo => Queue::Fifo(Deques {
+                injector: Injector::new(),
+                stealers: Vec::new(),
+            }),
             Scheduler::Priority => Queue::Priority(Buckets::new()),
             Scheduler::Sweep => Queue::Sweep(AtomicUsize::new(0)),
         };
@@ -193,22 +273,117 @@ impl<M> Schedule<M> {
         }
     }
 
-    /// Vertices scheduled or running on this rank.
+    /// The handles of `workers` worker threads, one each (a new set replaces the last).
+    /// Under FIFO the vertices queued so far (at start-up: every vertex, or those `init`
+    /// signalled) are dealt out to the workers' deques in turn, in order, so the workers
+    /// run them in the order one shared FIFO would, before what they signal (left in the
+    /// injector, they would wait behind each worker's newer work; dealt in contiguous
+    /// blocks, delta PageRank on a Kronecker graph needed 1.5x the updates).
+    pub(crate) fn workers(&mut self, workers: usize) -> Vec<Local> {
+        let workers = workers.max(1);
+        let deques: Vec<Option<Worker<LocalId>>> = match &mut self.queue {
+            Queue::Fifo(fifo) => {
+                let deques: Vec<_> = (0..workers).map(|_| Worker::new_fifo()).collect();
+                fifo.stealers = deques.iter().map(Worker::stealer).collect();
+                let mut dealt = 0;
+                loop {
+                    match fifo.injector.steal() {
+                        Steal::Success(v) => {
+                            deques[dealt % workers].push(v);
+                            dealt += 1;
+                        }
+                        Steal::Empty => break,
+                        Steal::Retry => {}
+                    }
+                }
+                deques.into_iter().map(Some).collect()
+            }
+            _ => (0..workers).map(|_| None).collect(),
+        };
+        deques
+            .into_iter()
+            .enumerate()
+            .map(|(index, deque)| Local {
+                deque,
+                index,
+                pops: Default::default(),
+            })
+            .collect()
+    }
+
+    /// Vertices scheduled or running on this rank (an upper bound while signals are being
+    /// handed on; see the module docs).
     pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Signals owned vertex `v`, combining `msg` with a pending one.
-    pub(crate) fn signal<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId, msg: M) {
-        self.enqueue(p, v, Some(msg));
+    /// Asks the CPU to start loading the slot of `v` (ignored when `v` is not owned).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, v: LocalId) {
+        if let Some(slot) = self.slots.get(v as usize) {
+            crate::prefetch::read_value(slot);
+        }
     }
 
-    /// Schedules owned vertex `v` without a message (`Activation::All` at start-up).
-    pub(crate) fn schedule_bare<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId) {
-        self.enqueue(p, v, None);
+    /// Counts `n` signals as pending before they are queued (see the module docs).
+    pub(crate) fn reserve(&self, n: usize) {
+        self.pending.fetch_add(n, Ordering::AcqRel);
     }
 
-    fn enqueue<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId, msg: Option<M>) {
+    /// Releases `n` reserved or running counts.
+    pub(crate) fn release(&self, n: usize) {
+        if n > 0 {
+            self.pending.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// Signals owned vertex `v`, combining `msg` with a pending one, from a thread that
+    /// reserved one count for it. Returns whether the count was used (the vertex was not
+    /// already scheduled); the caller releases the unused ones.
+    pub(crate) fn signal<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        local: &Local,
+        v: LocalId,
+        msg: M,
+    ) -> bool {
+        self.enqueue(p, local, v, Some(msg))
+    }
+
+    /// Schedules owned vertex `v` without a message (`Activation::All` at start-up), as
+    /// [`Self::signal`] does.
+    pub(crate) fn schedule_bare<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        local: &Local,
+        v: LocalId,
+    ) -> bool {
+        self.enqueue(p, local, v, None)
+    }
+
+    /// Signals every `(vertex, message)` pair from a thread that is not a worker, keeping
+    /// the pending count exact.
+    pub(crate) fn signal_all<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        signals: impl ExactSizeIterator<Item = (LocalId, M)>,
+    ) {
+        self.reserve(signals.len());
+        let outside = Local::outside();
+        let unused = signals
+            .map(|(v, msg)| self.signal(p, &outside, v, msg))
+            .filter(|&used| !used)
+            .count();
+        self.release(unused);
+    }
+
+    fn enqueue<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        local: &Local,
+        v: LocalId,
+        msg: Option<M>,
+    ) -> bool {
         let mut slot = lock(&self.slots[v as usize]);
         match (&mut slot.msg, msg) {
             (_, None) => {}
@@ -218,15 +393,13 @@ impl<M> Schedule<M> {
         }
         let newly = !slot.scheduled;
         slot.scheduled = true;
-        if newly {
-            self.pending.fetch_add(1, Ordering::AcqRel);
-        }
         if slot.running {
-            return; // the worker running it re-queues it when done
+            return newly; // the worker running it re-queues it when done
         }
         match &self.queue {
-            Queue::Fifo(tx, _) if newly => {
-                tx.send(v).expect("the queue lives as long as its receiver")
+            Queue::Fifo(fifo) if newly => {
+                drop(slot);
+                push_fifo(fifo, local, v);
             }
             Queue::Priority(buckets) => {
                 // A raised priority re-pushes only when it moves to a higher bucket: the
@@ -240,13 +413,14 @@ impl<M> Schedule<M> {
             }
             _ => {}
         }
+        newly
     }
 
     /// Claims the next vertex to run and its message; `None` when nothing is claimable now.
-    pub(crate) fn next(&self) -> Option<(LocalId, Option<M>)> {
+    pub(crate) fn next(&self, local: &Local) -> Option<(LocalId, Option<M>)> {
         match &self.queue {
-            Queue::Fifo(_, rx) => loop {
-                let v = rx.try_recv().ok()?;
+            Queue::Fifo(fifo) => loop {
+                let v = fifo.pop(local)?;
                 if let Some(msg) = self.claim(v) {
                     return Some((v, msg));
                 }
@@ -282,13 +456,17 @@ impl<M> Schedule<M> {
     }
 
     /// Ends the run of `v` (after its outputs were handed on): re-queues it if it was
-    /// signalled meanwhile, and releases its pending count.
-    pub(crate) fn finish<P: VertexProgram<Message = M>>(&self, p: &P, v: LocalId) {
+    /// signalled meanwhile. Its pending count stays taken: the caller releases it with the
+    /// unused reservations of the run's signals.
+    pub(crate) fn finish<P: VertexProgram<Message = M>>(&self, p: &P, local: &Local, v: LocalId) {
         let mut slot = lock(&self.slots[v as usize]);
         slot.running = false;
         if slot.scheduled {
             match &self.queue {
-                Queue::Fifo(tx, _) => tx.send(v).expect("the queue lives as long as its receiver"),
+                Queue::Fifo(fifo) => {
+                    drop(slot);
+                    push_fifo(fifo, local, v);
+                }
                 Queue::Priority(buckets) => {
                     let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
                     slot.queued = priority;
@@ -298,7 +476,14 @@ impl<M> Schedule<M> {
                 Queue::Sweep(_) => {}
             }
         }
-        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Queues `v` on the worker's own deque, or on the injector from outside the workers.
+fn push_fifo(fifo: &Deques, local: &Local, v: LocalId) {
+    match &local.deque {
+        Some(deque) => deque.push(v),
+        None => fifo.injector.push(v),
     }
 }
 
@@ -326,15 +511,15 @@ mod tests {
     #[test]
     fn each_scheduler_runs_every_signalled_vertex_once_with_combined_messages() {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
-            let s = Schedule::new(5, kind);
-            s.signal(&Max, 3, 1.0);
-            s.signal(&Max, 1, 5.0);
-            s.signal(&Max, 3, 7.0);
+            let mut s = Schedule::new(5, kind);
+            let local = s.workers(1).pop().unwrap();
+            s.signal_all(&Max, [(3, 1.0), (1, 5.0), (3, 7.0)].into_iter());
             assert_eq!(s.pending(), 2);
             let mut got = Vec::new();
-            while let Some((v, m)) = s.next() {
+            while let Some((v, m)) = s.next(&local) {
                 got.push((v, m.unwrap()));
-                s.finish(&Max, v);
+                s.finish(&Max, &local, v);
+                s.release(1);
             }
             got.sort_by_key(|&(v, _)| v);
             assert_eq!(got, vec![(1, 5.0), (3, 7.0)], "{kind}");
@@ -368,14 +553,14 @@ mod tests {
 
     #[test]
     fn priority_runs_the_largest_first() {
-        let s = Schedule::new(4, Scheduler::Priority);
-        s.signal(&Max, 0, 1.0);
-        s.signal(&Max, 1, 3.0);
-        s.signal(&Max, 2, 2.0);
-        s.signal(&Max, 0, 9.0); // raised: now first
+        let mut s = Schedule::new(4, Scheduler::Priority);
+        let local = s.workers(1).pop().unwrap();
+        // 0 is raised last: now first.
+        s.signal_all(&Max, [(0, 1.0), (1, 3.0), (2, 2.0), (0, 9.0)].into_iter());
         let order: Vec<LocalId> = std::iter::from_fn(|| {
-            let (v, _) = s.next()?;
-            s.finish(&Max, v);
+            let (v, _) = s.next(&local)?;
+            s.finish(&Max, &local, v);
+            s.release(1);
             Some(v)
         })
         .collect();
@@ -385,15 +570,18 @@ mod tests {
     #[test]
     fn a_signal_during_a_run_is_kept_and_the_vertex_never_runs_twice_at_once() {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
-            let s = Schedule::new(2, kind);
-            s.signal(&Max, 1, 1.0);
-            let (v, _) = s.next().unwrap();
-            s.signal(&Max, 1, 2.0); // arrives while 1 runs
-            assert!(s.next().is_none(), "{kind}: 1 must not run twice at once");
-            s.finish(&Max, v);
-            let (v, m) = s.next().expect("the signal is kept");
+            let mut s = Schedule::new(2, kind);
+            let local = s.workers(1).pop().unwrap();
+            s.signal_all(&Max, [(1, 1.0)].into_iter());
+            let (v, _) = s.next(&local).unwrap();
+            s.signal_all(&Max, [(1, 2.0)].into_iter()); // arrives while 1 runs
+            assert!(s.next(&local).is_none(), "{kind}: 1 must not run twice at once");
+            s.finish(&Max, &local, v);
+            s.release(1);
+            let (v, m) = s.next(&local).expect("the signal is kept");
             assert_eq!((v, m), (1, Some(2.0)));
-            s.finish(&Max, v);
+            s.finish(&Max, &local, v);
+            s.release(1);
             assert_eq!(s.pending(), 0);
         }
     }
