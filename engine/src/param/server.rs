@@ -10,6 +10,12 @@
 //! BSP row is a deterministic function of the workers' updates, independent of timing.
 //! Momentum and Adam tables (BSP or SSP) hold them too and take one step with the sum
 //! (see `rule`).
+//!
+//! Eager tables push changed rows to the workers that read them. Under BSP and SSP a push
+//! goes out when the stamp advances (a row is only as fresh as the clocks all workers
+//! finished). Under async consistency the stamp is no bound on what a read holds, so
+//! waiting for the slowest worker would only leave the others reading old rows: a changed
+//! async row is pushed after every worker's clock, at the pace of the fastest.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -50,7 +56,7 @@ pub(crate) struct Server {
     held: BTreeMap<u64, Vec<Vec<(Key, Row)>>>,
     /// Reads waiting for the stamp: (worker, key, need).
     waiting: Vec<(usize, Key, u64)>,
-    /// Rows of eager tables changed since the stamp last advanced.
+    /// Rows of eager tables changed since they were last pushed.
     dirty: HashSet<Key>,
     /// Workers that have read a row of an eager table here.
     eager_readers: Vec<bool>,
@@ -106,6 +112,8 @@ impl Server {
                 let stamp = *self.worker_clocks.iter().min().expect("at least one rank");
                 if stamp > self.stamp {
                     self.advance(stamp, send);
+                } else {
+                    self.push_dirty(|spec| spec.consistency == Consistency::Async, send);
                 }
             }
             Record::Get { table, row, need } => {
@@ -158,15 +166,32 @@ impl Server {
             }
         }
         if self.specs.iter().any(|s| s.eager) {
-            for key in std::mem::take(&mut self.dirty) {
-                let row = &self.rows[&key];
-                for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
-                    self.counters.rows_pushed += 1;
-                    send(worker, self.reply(key, &row.values));
-                }
-            }
+            self.push_dirty(|_| true, send);
             for (worker, _) in self.eager_readers.iter().enumerate().filter(|(_, r)| **r) {
                 send(worker, Record::Stamp { stamp });
+            }
+        }
+    }
+
+    /// Pushes the changed rows of the eager tables `which` picks to their readers.
+    fn push_dirty(
+        &mut self,
+        which: impl Fn(&TableSpec) -> bool,
+        send: &mut impl FnMut(usize, Record),
+    ) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let specs = &self.specs;
+        let (push, keep): (Vec<Key>, Vec<Key>) = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .partition(|key| which(&specs[key.0 as usize]));
+        self.dirty.extend(keep);
+        for key in push {
+            let row = &self.rows[&key];
+            for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
+                self.counters.rows_pushed += 1;
+                send(worker, self.reply(key, &row.values));
             }
         }
     }

@@ -19,7 +19,8 @@ pub enum Consistency {
     /// own updates. `Ssp(0)` is `Bsp`.
     Ssp(u32),
     /// No guarantee: a read never waits for other workers. The worker's cache is dropped at
-    /// each clock (unless rows are pushed eagerly), so a row is re-read once per clock.
+    /// each clock (unless rows are pushed eagerly: then a changed row is pushed after every
+    /// worker's clock), so a row is re-read once per clock.
     Async,
 }
 
