@@ -385,7 +385,10 @@ fn no_update_is_lost_under_contention_on_four_thread_ranks() {
                 ..config(scheduler, Consistency::Vertex)
             };
             let got = run_in_memory(4, &unweighted(&edges, &[]), |c, g| {
-                Ok(run_program_async(&Counting { waves }, c, g, cfg.clone(), |v| *v.data())?.values)
+                Ok(
+                    run_program_async(&Counting { waves }, c, g, cfg.clone(), |v| *v.data())?
+                        .values,
+                )
             });
             assert_eq!(got.len() as u64, hubs + leaves);
             for (v, (received, sent, _)) in got {

@@ -575,7 +575,10 @@ mod tests {
             s.signal_all(&Max, [(1, 1.0)].into_iter());
             let (v, _) = s.next(&local).unwrap();
             s.signal_all(&Max, [(1, 2.0)].into_iter()); // arrives while 1 runs
-            assert!(s.next(&local).is_none(), "{kind}: 1 must not run twice at once");
+            assert!(
+                s.next(&local).is_none(),
+                "{kind}: 1 must not run twice at once"
+            );
             s.finish(&Max, &local, v);
             s.release(1);
             let (v, m) = s.next(&local).expect("the signal is kept");

@@ -14,8 +14,10 @@
 //! Eager tables push changed rows to the workers that read them. Under BSP and SSP a push
 //! goes out when the stamp advances (a row is only as fresh as the clocks all workers
 //! finished). Under async consistency the stamp is no bound on what a read holds, so
-//! waiting for the slowest worker would only leave the others reading old rows: a changed
-//! async row is pushed after every worker's clock, at the pace of the fastest.
+//! waiting for the slowest worker would only leave the others reading old rows: each
+//! reader is sent the async rows changed since its last clock when it finishes the next,
+//! at its own pace, and one copy per clock whoever changed them (what a reader fetching
+//! its rows every clock would get, without its waits).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -56,8 +58,10 @@ pub(crate) struct Server {
     held: BTreeMap<u64, Vec<Vec<(Key, Row)>>>,
     /// Reads waiting for the stamp: (worker, key, need).
     waiting: Vec<(usize, Key, u64)>,
-    /// Rows of eager tables changed since they were last pushed.
+    /// Rows of eager BSP and SSP tables changed since the stamp last advanced.
     dirty: HashSet<Key>,
+    /// By worker: rows of eager async tables it reads, changed since its last clock.
+    dirty_for: Vec<HashSet<Key>>,
     /// Workers that have read a row of an eager table here.
     eager_readers: Vec<bool>,
     pub counters: ServerCounters,
@@ -74,6 +78,7 @@ impl Server {
             held: BTreeMap::new(),
             waiting: Vec::new(),
             dirty: HashSet::new(),
+            dirty_for: vec![HashSet::new(); ranks],
             eager_readers: vec![false; ranks],
             counters: ServerCounters::default(),
         }
@@ -112,8 +117,10 @@ impl Server {
                 let stamp = *self.worker_clocks.iter().min().expect("at least one rank");
                 if stamp > self.stamp {
                     self.advance(stamp, send);
-                } else {
-                    self.push_dirty(|spec| spec.consistency == Consistency::Async, send);
+                }
+                for key in std::mem::take(&mut self.dirty_for[from]) {
+                    self.counters.rows_pushed += 1;
+                    send(from, self.reply(key, &self.rows[&key].values));
                 }
             }
             Record::Get { table, row, need } => {
@@ -166,32 +173,15 @@ impl Server {
             }
         }
         if self.specs.iter().any(|s| s.eager) {
-            self.push_dirty(|_| true, send);
+            for key in std::mem::take(&mut self.dirty) {
+                let row = &self.rows[&key];
+                for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
+                    self.counters.rows_pushed += 1;
+                    send(worker, self.reply(key, &row.values));
+                }
+            }
             for (worker, _) in self.eager_readers.iter().enumerate().filter(|(_, r)| **r) {
                 send(worker, Record::Stamp { stamp });
-            }
-        }
-    }
-
-    /// Pushes the changed rows of the eager tables `which` picks to their readers.
-    fn push_dirty(
-        &mut self,
-        which: impl Fn(&TableSpec) -> bool,
-        send: &mut impl FnMut(usize, Record),
-    ) {
-        if self.dirty.is_empty() {
-            return;
-        }
-        let specs = &self.specs;
-        let (push, keep): (Vec<Key>, Vec<Key>) = std::mem::take(&mut self.dirty)
-            .into_iter()
-            .partition(|key| which(&specs[key.0 as usize]));
-        self.dirty.extend(keep);
-        for key in push {
-            let row = &self.rows[&key];
-            for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
-                self.counters.rows_pushed += 1;
-                send(worker, self.reply(key, &row.values));
             }
         }
     }
@@ -236,7 +226,7 @@ impl Server {
         self.counters.updates_applied += 1;
         let spec = &self.specs[key.0 as usize];
         let rule = spec.update.with_lr_factor(spec.schedule.factor(clock));
-        let eager = spec.eager;
+        let (eager, async_reads) = (spec.eager, spec.consistency == Consistency::Async);
         let row = self.row(key);
         match (&mut row.values, delta) {
             (Row::Dense(values), Row::Dense(delta)) if rule.is_stateful() => {
@@ -244,7 +234,12 @@ impl Server {
             }
             (values, delta) => rule.step_row(values, delta, &mut row.sparse_squares),
         }
-        if eager {
+        if eager && async_reads {
+            let (rows, dirty_for) = (&self.rows, &mut self.dirty_for);
+            for (worker, _) in rows[&key].readers.iter().enumerate().filter(|(_, r)| **r) {
+                dirty_for[worker].insert(key);
+            }
+        } else if eager {
             self.dirty.insert(key);
         }
     }
