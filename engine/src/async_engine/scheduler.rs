@@ -208,7 +208,8 @@ impl Deques {
 const INJECTOR_EVERY: u32 = 61;
 
 enum Queue {
-    Fifo(Deques),
+    /// Boxed: the injector's padding makes it several times the others' size.
+    Fifo(Box<Deques>),
     Priority(Buckets),
     Sweep(AtomicUsize),
 }
@@ -250,10 +251,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<M> Schedule<M> {
     pub(crate) fn new(num_owned: usize, kind: Scheduler) -> Self {
         let queue = match kind {
-            Scheduler::Fifo => Queue::Fifo(Deques {
+            Scheduler::Fifo => Queue::Fifo(Box::new(Deques {
                 injector: Injector::new(),
                 stealers: Vec::new(),
-            }),
+            })),
             Scheduler::Priority => Queue::Priority(Buckets::new()),
             Scheduler::Sweep => Queue::Sweep(AtomicUsize::new(0)),
         };
