@@ -93,7 +93,7 @@ impl VertexProgram for Components {
 
     /// Smaller labels first: the priority scheduler spreads the smallest label before the
     /// ones it will overwrite, so most vertices change label once or twice.
-    fn priority(&self, label: &VertexId) -> f64 {
+    fn priority(&self, label: &VertexId, _out_degree: usize) -> f64 {
         1.0 / (1.0 + *label as f64)
     }
 }

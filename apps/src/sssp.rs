@@ -130,7 +130,7 @@ impl<L: EdgeLength> VertexProgram for Sssp<L> {
     /// Nearer first, as Dijkstra's algorithm: the priority scheduler orders by powers of
     /// two of `1 / (1 + distance)`, so distances in `[2^k - 1, 2^(k+1) - 1)` share a
     /// bucket (run in arrival order) and every bucket of nearer ones runs first.
-    fn priority(&self, offer: &f64) -> f64 {
+    fn priority(&self, offer: &f64, _out_degree: usize) -> f64 {
         1.0 / (1.0 + offer)
     }
 }

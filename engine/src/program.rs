@@ -259,8 +259,10 @@ pub trait VertexProgram: Sync {
     }
 
     /// The priority of a pending message under the asynchronous engine's priority
-    /// scheduler: larger runs first (default: all equal).
-    fn priority(&self, _msg: &Self::Message) -> f64 {
+    /// scheduler: larger runs first (default: all equal). `out_degree` is the receiving
+    /// vertex's: a run's cost grows with it, so a program that pushes along out-edges can
+    /// rank by what a run moves per edge (delta PageRank divides its residual by it).
+    fn priority(&self, _msg: &Self::Message, _out_degree: usize) -> f64 {
         0.0
     }
 

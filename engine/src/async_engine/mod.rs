@@ -208,7 +208,7 @@ impl<'a, P: VertexProgram> AsyncEngine<'a, P> {
             comm.all_reduce_f64(&mut init_aggregates[slot..slot + 1], op)?;
         }
 
-        let schedule = Schedule::new(n_owned, config.scheduler);
+        let schedule = Schedule::new(n_owned, config.scheduler, |v| topo.out_csr.degree(v));
         let routes = Routes::new(topo);
         let outbox = Outbox::new(comm.size());
         if program.activation() == Activation::All {

@@ -240,6 +240,8 @@ pub(crate) struct Schedule<M> {
     slots: Vec<Mutex<Slot<M>>>,
     queue: Queue,
     pending: AtomicUsize,
+    /// Out-degree of every owned vertex, for [`VertexProgram::priority`] (priority only).
+    out_degrees: Vec<u32>,
 }
 
 /// Locks a mutex, ignoring poisoning: a panicking worker ends the run anyway, and the
@@ -249,7 +251,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<M> Schedule<M> {
-    pub(crate) fn new(num_owned: usize, kind: Scheduler) -> Self {
+    /// The schedule of `num_owned` vertices; `out_degree` gives theirs.
+    pub(crate) fn new(
+        num_owned: usize,
+        kind: Scheduler,
+        out_degree: impl Fn(LocalId) -> usize,
+    ) -> Self {
+        let out_degrees = match kind {
+            Scheduler::Priority => (0..num_owned)
+                .map(|v| u32::try_from(out_degree(v as LocalId)).unwrap_or(u32::MAX))
+                .collect(),
+            _ => Vec::new(),
+        };
         let queue = match kind {
             Scheduler::Fifo => Queue::Fifo(Box::new(Deques {
                 injector: Injector::new(),
@@ -271,7 +284,20 @@ impl<M> Schedule<M> {
                 .collect(),
             queue,
             pending: AtomicUsize::new(0),
+            out_degrees,
         }
+    }
+
+    /// The priority of `v`'s pending message (0 without one).
+    fn priority_of<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        v: LocalId,
+        msg: Option<&M>,
+    ) -> f64 {
+        msg.map_or(0.0, |m| {
+            p.priority(m, self.out_degrees[v as usize] as usize)
+        })
     }
 
     /// The handles of `workers` worker threads, one each (a new set replaces the last).
@@ -405,7 +431,7 @@ impl<M> Schedule<M> {
             Queue::Priority(buckets) => {
                 // A raised priority re-pushes only when it moves to a higher bucket: the
                 // buckets hold O(log) stale entries per vertex instead of one per signal.
-                let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
+                let priority = self.priority_of(p, v, slot.msg.as_ref());
                 if newly || bucket_of(priority) > bucket_of(slot.queued) {
                     slot.queued = priority;
                     drop(slot);
@@ -469,7 +495,7 @@ impl<M> Schedule<M> {
                     push_fifo(fifo, local, v);
                 }
                 Queue::Priority(buckets) => {
-                    let priority = slot.msg.as_ref().map_or(0.0, |m| p.priority(m));
+                    let priority = self.priority_of(p, v, slot.msg.as_ref());
                     slot.queued = priority;
                     drop(slot);
                     buckets.push(priority, v);
@@ -504,7 +530,7 @@ mod tests {
         fn combine_messages(&self, acc: &mut f64, m: f64) {
             *acc = acc.max(m);
         }
-        fn priority(&self, m: &f64) -> f64 {
+        fn priority(&self, m: &f64, _out_degree: usize) -> f64 {
             *m
         }
     }
@@ -512,7 +538,7 @@ mod tests {
     #[test]
     fn each_scheduler_runs_every_signalled_vertex_once_with_combined_messages() {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
-            let mut s = Schedule::new(5, kind);
+            let mut s = Schedule::new(5, kind, |_| 1);
             let local = s.workers(1).pop().unwrap();
             s.signal_all(&Max, [(3, 1.0), (1, 5.0), (3, 7.0)].into_iter());
             assert_eq!(s.pending(), 2);
@@ -554,7 +580,7 @@ mod tests {
 
     #[test]
     fn priority_runs_the_largest_first() {
-        let mut s = Schedule::new(4, Scheduler::Priority);
+        let mut s = Schedule::new(4, Scheduler::Priority, |_| 1);
         let local = s.workers(1).pop().unwrap();
         // 0 is raised last: now first.
         s.signal_all(&Max, [(0, 1.0), (1, 3.0), (2, 2.0), (0, 9.0)].into_iter());
@@ -568,10 +594,40 @@ mod tests {
         assert_eq!(order, vec![0, 1, 2]);
     }
 
+    /// Ranks by message per out-edge, as delta PageRank does.
+    struct PerEdge;
+    impl VertexProgram for PerEdge {
+        type Vertex = ();
+        type Edge = ();
+        type Gather = ();
+        type Message = f64;
+        fn init(&self, _v: &VertexRef<'_, ()>, _c: &mut Context<'_, f64>) {}
+        fn apply(&self, _v: &mut VertexMut<'_, ()>, _t: Option<()>, _c: &mut Context<'_, f64>) {}
+        fn priority(&self, m: &f64, out_degree: usize) -> f64 {
+            m / out_degree as f64
+        }
+    }
+
+    #[test]
+    fn priority_sees_each_vertex_out_degree() {
+        let degrees = [100, 1, 10];
+        let mut s = Schedule::new(3, Scheduler::Priority, |v| degrees[v as usize]);
+        let local = s.workers(1).pop().unwrap();
+        s.signal_all(&PerEdge, [(0, 10.0), (1, 10.0), (2, 10.0)].into_iter());
+        let order: Vec<LocalId> = std::iter::from_fn(|| {
+            let (v, _) = s.next(&local)?;
+            s.finish(&PerEdge, &local, v);
+            s.release(1);
+            Some(v)
+        })
+        .collect();
+        assert_eq!(order, vec![1, 2, 0]);
+    }
+
     #[test]
     fn a_signal_during_a_run_is_kept_and_the_vertex_never_runs_twice_at_once() {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
-            let mut s = Schedule::new(2, kind);
+            let mut s = Schedule::new(2, kind, |_| 1);
             let local = s.workers(1).pop().unwrap();
             s.signal_all(&Max, [(1, 1.0)].into_iter());
             let (v, _) = s.next(&local).unwrap();

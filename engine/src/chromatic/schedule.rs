@@ -145,8 +145,8 @@ impl<P: VertexProgram> VertexProgram for ByColour<'_, P> {
     fn combine_messages(&self, acc: &mut P::Message, msg: P::Message) {
         self.inner.combine_messages(acc, msg)
     }
-    fn priority(&self, msg: &P::Message) -> f64 {
-        self.inner.priority(msg)
+    fn priority(&self, msg: &P::Message, out_degree: usize) -> f64 {
+        self.inner.priority(msg, out_degree)
     }
     fn save_state(&self) -> Vec<u8> {
         self.inner.save_state()
@@ -242,8 +242,8 @@ mod tests {
         fn combine_messages(&self, acc: &mut u8, msg: u8) {
             *acc = acc.wrapping_add(msg)
         }
-        fn priority(&self, msg: &u8) -> f64 {
-            f64::from(*msg) * 2.0
+        fn priority(&self, msg: &u8, out_degree: usize) -> f64 {
+            f64::from(*msg) * 2.0 + out_degree as f64
         }
         fn signal_edges(&self) -> EdgeDir {
             EdgeDir::Out
@@ -274,7 +274,7 @@ mod tests {
         let mut acc = 5;
         wrapped.combine_messages(&mut acc, 6);
         assert_eq!(acc, 11);
-        assert_eq!(wrapped.priority(&4), 8.0);
+        assert_eq!(wrapped.priority(&4, 3), 11.0);
         assert_eq!(wrapped.save_state(), vec![4, 2]);
         assert!(wrapped.restore_state(&[4, 2]).is_ok());
         assert!(wrapped.restore_state(&[1]).is_err());
