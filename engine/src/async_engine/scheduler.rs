@@ -519,7 +519,13 @@ mod tests {
     use super::*;
     use crate::program::{Context, VertexMut, VertexRef};
 
-    struct Max;
+    /// Combines by maximum; ranks by the message, or by the message per out-edge (as delta
+    /// PageRank does).
+    struct Max {
+        per_edge: bool,
+    }
+    const MAX: Max = Max { per_edge: false };
+
     impl VertexProgram for Max {
         type Vertex = ();
         type Edge = ();
@@ -530,9 +536,24 @@ mod tests {
         fn combine_messages(&self, acc: &mut f64, m: f64) {
             *acc = acc.max(m);
         }
-        fn priority(&self, m: &f64, _out_degree: usize) -> f64 {
-            *m
+        fn priority(&self, m: &f64, out_degree: usize) -> f64 {
+            if self.per_edge {
+                m / out_degree as f64
+            } else {
+                *m
+            }
         }
+    }
+
+    /// Runs every scheduled vertex in the scheduler's order; returns the order.
+    fn run_order(s: &Schedule<f64>, local: &Local, p: &Max) -> Vec<LocalId> {
+        std::iter::from_fn(|| {
+            let (v, _) = s.next(local)?;
+            s.finish(p, local, v);
+            s.release(1);
+            Some(v)
+        })
+        .collect()
     }
 
     #[test]
@@ -540,12 +561,12 @@ mod tests {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
             let mut s = Schedule::new(5, kind, |_| 1);
             let local = s.workers(1).pop().unwrap();
-            s.signal_all(&Max, [(3, 1.0), (1, 5.0), (3, 7.0)].into_iter());
+            s.signal_all(&MAX, [(3, 1.0), (1, 5.0), (3, 7.0)].into_iter());
             assert_eq!(s.pending(), 2);
             let mut got = Vec::new();
             while let Some((v, m)) = s.next(&local) {
                 got.push((v, m.unwrap()));
-                s.finish(&Max, &local, v);
+                s.finish(&MAX, &local, v);
                 s.release(1);
             }
             got.sort_by_key(|&(v, _)| v);
@@ -583,29 +604,8 @@ mod tests {
         let mut s = Schedule::new(4, Scheduler::Priority, |_| 1);
         let local = s.workers(1).pop().unwrap();
         // 0 is raised last: now first.
-        s.signal_all(&Max, [(0, 1.0), (1, 3.0), (2, 2.0), (0, 9.0)].into_iter());
-        let order: Vec<LocalId> = std::iter::from_fn(|| {
-            let (v, _) = s.next(&local)?;
-            s.finish(&Max, &local, v);
-            s.release(1);
-            Some(v)
-        })
-        .collect();
-        assert_eq!(order, vec![0, 1, 2]);
-    }
-
-    /// Ranks by message per out-edge, as delta PageRank does.
-    struct PerEdge;
-    impl VertexProgram for PerEdge {
-        type Vertex = ();
-        type Edge = ();
-        type Gather = ();
-        type Message = f64;
-        fn init(&self, _v: &VertexRef<'_, ()>, _c: &mut Context<'_, f64>) {}
-        fn apply(&self, _v: &mut VertexMut<'_, ()>, _t: Option<()>, _c: &mut Context<'_, f64>) {}
-        fn priority(&self, m: &f64, out_degree: usize) -> f64 {
-            m / out_degree as f64
-        }
+        s.signal_all(&MAX, [(0, 1.0), (1, 3.0), (2, 2.0), (0, 9.0)].into_iter());
+        assert_eq!(run_order(&s, &local, &MAX), vec![0, 1, 2]);
     }
 
     #[test]
@@ -613,15 +613,9 @@ mod tests {
         let degrees = [100, 1, 10];
         let mut s = Schedule::new(3, Scheduler::Priority, |v| degrees[v as usize]);
         let local = s.workers(1).pop().unwrap();
-        s.signal_all(&PerEdge, [(0, 10.0), (1, 10.0), (2, 10.0)].into_iter());
-        let order: Vec<LocalId> = std::iter::from_fn(|| {
-            let (v, _) = s.next(&local)?;
-            s.finish(&PerEdge, &local, v);
-            s.release(1);
-            Some(v)
-        })
-        .collect();
-        assert_eq!(order, vec![1, 2, 0]);
+        let per_edge = Max { per_edge: true };
+        s.signal_all(&per_edge, [(0, 10.0), (1, 10.0), (2, 10.0)].into_iter());
+        assert_eq!(run_order(&s, &local, &per_edge), vec![1, 2, 0]);
     }
 
     #[test]
@@ -629,18 +623,18 @@ mod tests {
         for kind in [Scheduler::Fifo, Scheduler::Priority, Scheduler::Sweep] {
             let mut s = Schedule::new(2, kind, |_| 1);
             let local = s.workers(1).pop().unwrap();
-            s.signal_all(&Max, [(1, 1.0)].into_iter());
+            s.signal_all(&MAX, [(1, 1.0)].into_iter());
             let (v, _) = s.next(&local).unwrap();
-            s.signal_all(&Max, [(1, 2.0)].into_iter()); // arrives while 1 runs
+            s.signal_all(&MAX, [(1, 2.0)].into_iter()); // arrives while 1 runs
             assert!(
                 s.next(&local).is_none(),
                 "{kind}: 1 must not run twice at once"
             );
-            s.finish(&Max, &local, v);
+            s.finish(&MAX, &local, v);
             s.release(1);
             let (v, m) = s.next(&local).expect("the signal is kept");
             assert_eq!((v, m), (1, Some(2.0)));
-            s.finish(&Max, &local, v);
+            s.finish(&MAX, &local, v);
             s.release(1);
             assert_eq!(s.pending(), 0);
         }
