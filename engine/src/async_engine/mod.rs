@@ -32,6 +32,7 @@
 //! Copies of a cut edge's data on the two ranks are not reconciled (the synchronous engine
 //! reconciles them): write edge data only from the source side, or use the sync engine.
 
+mod buckets;
 mod exchange;
 mod scheduler;
 mod scope;
@@ -43,10 +44,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Sender, bounded};
 use serde::Serialize;
 
-use self::exchange::{GHOST_UPDATE, HEADER_BYTES, Header, Outbox, Routes, SIGNAL};
+use self::exchange::{Outbox, Routes, SIGNAL};
 use self::scheduler::{Local, Schedule, lock};
 use self::scope::{Scope, read, write};
 use crate::comm::{Comm, ReduceOp};
@@ -623,108 +624,6 @@ impl<P: VertexProgram> Shared<'_, P> {
         } else {
             f(&mut lock(&self.edges[edge]))
         }
-    }
-
-    /// The rank's exchange loop (see the module docs); returns why the run ended.
-    fn exchange(
-        &self,
-        comm: &dyn Comm,
-        woken: &Receiver<()>,
-        config: &AsyncConfig,
-        metrics: &mut AsyncMetrics,
-    ) -> Result<StopReason> {
-        let started = Instant::now();
-        let mut last_log = Instant::now();
-        let log = config.log_progress && comm.rank() == 0;
-        loop {
-            if comm.size() == 1 {
-                // Nothing travels: this rank's passivity is global.
-                let _ = woken.recv_timeout(Duration::from_micros(200));
-            } else {
-                let _ = woken.recv_timeout(config.flush_interval);
-            }
-            if log && last_log.elapsed() >= Duration::from_secs(1) {
-                last_log = Instant::now();
-                let updates = self.updates.load(Ordering::Relaxed);
-                tracing::info!(
-                    "async: {updates} vertex updates on rank 0 in {:.1}s, {} scheduled",
-                    started.elapsed().as_secs_f64(),
-                    self.schedule.pending()
-                );
-            }
-            let stop = self.stop.load(Ordering::Acquire);
-            let passive = self.schedule.pending() == 0;
-            if comm.size() == 1 {
-                if stop {
-                    return Ok(StopReason::ProgramStopped);
-                }
-                if passive {
-                    return Ok(StopReason::NoActiveVertices);
-                }
-                continue;
-            }
-            let round = self.outbox.take();
-            let header = Header {
-                passive,
-                stop,
-                records: round.iter().map(|b| b.ghost_updates + b.signals).sum(),
-            };
-            let mut send = Vec::with_capacity(round.len());
-            for (peer, buf) in round.into_iter().enumerate() {
-                let mut bytes = Vec::with_capacity(HEADER_BYTES + buf.bytes.len());
-                header.encode(&mut bytes);
-                bytes.extend_from_slice(&buf.bytes);
-                if peer != comm.rank() {
-                    metrics.ghost_updates_sent += buf.ghost_updates;
-                    metrics.remote_signals_sent += buf.signals;
-                    metrics.bytes_sent += bytes.len() as u64;
-                    metrics.messages_sent += u64::from(!buf.bytes.is_empty());
-                }
-                send.push(bytes);
-            }
-            let received = comm.all_to_all_v(send)?;
-            metrics.rounds += 1;
-            let mut all_passive = true;
-            let mut any_stop = false;
-            let mut records = 0;
-            let mut bodies = Vec::with_capacity(received.len());
-            for buf in &received {
-                let mut input = buf.as_slice();
-                let h = Header::decode(&mut input);
-                all_passive &= h.passive;
-                any_stop |= h.stop;
-                records += h.records;
-                bodies.push(input);
-            }
-            self.deliver(&bodies);
-            if any_stop {
-                return Ok(StopReason::ProgramStopped);
-            }
-            if all_passive && records == 0 {
-                return Ok(StopReason::NoActiveVertices);
-            }
-        }
-    }
-
-    /// Applies a round's records: every ghost update first, then the signals, so a vertex
-    /// signalled from another rank reads the sender's new data.
-    fn deliver(&self, bodies: &[&[u8]]) {
-        let topo = self.topo;
-        let mut signals = Vec::new();
-        for (peer, body) in bodies.iter().enumerate() {
-            let mut input = *body;
-            while let Some((&kind, rest)) = input.split_first() {
-                input = rest;
-                let slot = u32::decode(&mut input) as usize;
-                if kind == GHOST_UPDATE {
-                    let g = topo.ghosts_owned_by(peer)[slot];
-                    *write(&self.data[g as usize]) = P::Vertex::decode(&mut input);
-                } else {
-                    signals.push((topo.mirrors(peer)[slot], P::Message::decode(&mut input)));
-                }
-            }
-        }
-        self.schedule.signal_all(self.program, signals.into_iter());
     }
 }
 
