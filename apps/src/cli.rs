@@ -162,7 +162,9 @@ pub struct CommonArgs {
     /// `mpirun` every process is one rank instead (leave this out).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub ranks: u32,
-    /// Worker threads shared by the ranks (default: one per core).
+    /// Worker threads shared by the ranks (default: one per core); with `--engine async`
+    /// also the engine's workers, divided among the ranks of this process, unless
+    /// `--workers` says otherwise.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
     /// How many result lines to print.
@@ -194,7 +196,8 @@ pub struct CommonArgs {
     /// full on several ranks run by the chromatic schedule.
     #[arg(long, default_value_t = Consistency::Edge)]
     pub consistency: Consistency,
-    /// Async engine: worker threads per rank (default: cores / ranks in this process).
+    /// Async engine: worker threads per rank (default: `--threads`, else the cores,
+    /// divided by the ranks in this process).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub workers: Option<u32>,
 }
@@ -214,7 +217,12 @@ impl CommonArgs {
         (self.engine == EngineKind::Async).then(|| AsyncConfig {
             scheduler: self.scheduler,
             consistency: self.consistency,
-            workers: self.workers.map_or(0, |w| w as usize),
+            workers: match (self.workers, self.threads) {
+                (Some(workers), _) => workers as usize,
+                (None, Some(threads)) => (threads / self.ranks).max(1) as usize,
+                // The engine's default: the cores divided by the ranks in this process.
+                (None, None) => 0,
+            },
             log_progress: progress,
             ..AsyncConfig::default()
         })

@@ -507,3 +507,43 @@ fn top_level_help_names_every_app() {
         );
     }
 }
+
+/// `--threads` sizes the asynchronous engine's workers too (divided among the thread
+/// ranks), unless `--workers` is given.
+#[test]
+fn threads_size_the_async_workers_unless_workers_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, per_rank) in [
+        (&["--threads", "3"][..], [3].as_slice()),
+        (&["--threads", "4", "--ranks", "2"][..], &[2, 2]),
+        (&["--threads", "1", "--ranks", "2"][..], &[1, 1]),
+        (&["--threads", "3", "--workers", "5"][..], &[5]),
+    ] {
+        let metrics = dir.path().join("m.json");
+        let mut argv = vec![
+            "cc",
+            "--engine",
+            "async",
+            "--consistency",
+            "vertex",
+            "--metrics",
+        ];
+        argv.push(metrics.to_str().unwrap());
+        argv.extend_from_slice(args);
+        let out = gasket(&argv);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        let workers: Vec<u64> = json["per_rank_async"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["workers"].as_u64().unwrap())
+            .collect();
+        assert_eq!(workers, per_rank, "{args:?}");
+    }
+}
