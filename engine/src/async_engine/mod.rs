@@ -213,13 +213,7 @@ impl<'a, P: VertexProgram> AsyncEngine<'a, P> {
         let routes = Routes::new(topo);
         let outbox = Outbox::new(comm.size());
         if program.activation() == Activation::All {
-            schedule.reserve(n_owned);
-            let outside = Local::outside();
-            // No message: `apply` sees `ctx.message() == None`.
-            let unused = (0..n_owned)
-                .filter(|&v| !schedule.schedule_bare(program, &outside, v as LocalId))
-                .count();
-            schedule.release(unused);
+            schedule.schedule_all_bare(program, n_owned);
         }
         let (owned, remote): (Vec<_>, Vec<_>) = ctx
             .signals

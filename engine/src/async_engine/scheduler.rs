@@ -304,17 +304,6 @@ impl<M> Schedule<M> {
         self.enqueue(p, local, v, Some(msg))
     }
 
-    /// Schedules owned vertex `v` without a message (`Activation::All` at start-up), as
-    /// [`Self::signal`] does.
-    pub(crate) fn schedule_bare<P: VertexProgram<Message = M>>(
-        &self,
-        p: &P,
-        local: &Local,
-        v: LocalId,
-    ) -> bool {
-        self.enqueue(p, local, v, None)
-    }
-
     /// Signals every `(vertex, message)` pair from a thread that is not a worker, keeping
     /// the pending count exact.
     pub(crate) fn signal_all<P: VertexProgram<Message = M>>(
@@ -322,10 +311,24 @@ impl<M> Schedule<M> {
         p: &P,
         signals: impl ExactSizeIterator<Item = (LocalId, M)>,
     ) {
-        self.reserve(signals.len());
+        self.enqueue_all(p, signals.map(|(v, msg)| (v, Some(msg))));
+    }
+
+    /// Schedules owned vertices `0..n` without a message (`Activation::All` at start-up:
+    /// `apply` sees `ctx.message() == None`), as [`Self::signal_all`] does.
+    pub(crate) fn schedule_all_bare<P: VertexProgram<Message = M>>(&self, p: &P, n: usize) {
+        self.enqueue_all(p, (0..n).map(|v| (v as LocalId, None)));
+    }
+
+    fn enqueue_all<P: VertexProgram<Message = M>>(
+        &self,
+        p: &P,
+        entries: impl ExactSizeIterator<Item = (LocalId, Option<M>)>,
+    ) {
+        self.reserve(entries.len());
         let outside = Local::outside();
-        let unused = signals
-            .map(|(v, msg)| self.signal(p, &outside, v, msg))
+        let unused = entries
+            .map(|(v, msg)| self.enqueue(p, &outside, v, msg))
             .filter(|&used| !used)
             .count();
         self.release(unused);
