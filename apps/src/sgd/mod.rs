@@ -185,8 +185,8 @@ pub struct SgdConfig {
     /// Slow one rank down: `RANK:FACTOR[:PROB]`.
     #[arg(long)]
     pub straggler: Option<Straggler>,
-    /// Push fresh rows to their readers after every clock (ESSP; always on with
-    /// `--staleness async`).
+    /// Push fresh rows to their readers after every clock (ESSP; with `--staleness async`
+    /// after each reader's own clock).
     #[arg(long)]
     pub eager: bool,
     /// Checkpoints of the table and the workers, every --checkpoint-every clocks.
@@ -461,12 +461,9 @@ pub fn run(
             Worker::Logreg(logreg::LogregWorker::new(config, examples.clone())),
         ),
     };
-    // Async reads never wait, so their rows come by push: a cache dropped every clock
-    // would make every read a round trip to the server.
-    let consistency = staleness.consistency();
     let spec = spec
-        .consistency(consistency)
-        .eager(config.eager || consistency == Consistency::Async);
+        .consistency(staleness.consistency())
+        .eager(config.eager);
     let label = staleness.label();
     let n = worker.train_len();
     let checkpoints = config.checkpoint.settings(1);
