@@ -136,26 +136,45 @@ impl<T: Wire> Wire for Vec<T> {
 
 /// Encodes `values` exactly as `Vec<f32>::encode` does (length, then little-endian
 /// values), in one bulk pass: dense parameter rows are the bulk of parameter-table
-/// traffic.
+/// traffic. On a little-endian machine the values' bytes are the wire's, so this is one
+/// copy.
 pub fn encode_f32s(values: &[f32], out: &mut Vec<u8>) {
     (values.len() as u64).encode(out);
-    let start = out.len();
-    out.resize(start + 4 * values.len(), 0);
-    for (bytes, x) in out[start..].chunks_exact_mut(4).zip(values) {
-        bytes.copy_from_slice(&x.to_le_bytes());
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(values));
+    } else {
+        out.reserve(4 * values.len());
+        for x in values {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
     }
 }
 
 /// Decodes what [`encode_f32s`] (or `Vec<f32>::encode`) wrote, in one bulk pass.
 pub fn decode_f32s(input: &mut &[u8]) -> Vec<f32> {
+    let mut out = Vec::new();
+    decode_f32s_into(input, &mut out);
+    out
+}
+
+/// Decodes what [`encode_f32s`] wrote into `out`, replacing its contents and keeping
+/// its allocation when it is large enough.
+pub fn decode_f32s_into(input: &mut &[u8], out: &mut Vec<f32>) {
     let len = u64::decode(input) as usize;
     let bytes = len
         .checked_mul(4)
         .expect("wire buffer: f32 row length overflows");
-    take(input, bytes)
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
+    let bytes = take(input, bytes);
+    out.clear();
+    out.resize(len, 0.0);
+    if cfg!(target_endian = "little") {
+        // The input has no alignment for f32: copy bytes into the values' bytes.
+        bytemuck::cast_slice_mut::<f32, u8>(out).copy_from_slice(bytes);
+    } else {
+        for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
 }
 
 impl<T: Wire, const N: usize> Wire for [T; N] {

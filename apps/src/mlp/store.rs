@@ -14,9 +14,7 @@
 //! Both start from [`initial_blocks`]: Glorot-uniform weights drawn from a hash of
 //! `(row, column, seed)`, so every rank count starts from the same network.
 
-use gasket_engine::param::{
-    Consistency, Init, LrSchedule, Row, TableClient, TableSpec, UpdateRule,
-};
+use gasket_engine::param::{Consistency, Init, LrSchedule, TableClient, TableSpec, UpdateRule};
 
 use super::kernels::Kernels;
 use super::model::Model;
@@ -168,12 +166,7 @@ impl<'a> TableStore<'a> {
 impl<K: Kernels> ParamStore<K> for TableStore<'_> {
     fn pull(&mut self, kernels: &K, model: &mut Model<K>) -> Result<()> {
         for (b, host) in self.host.iter_mut().enumerate() {
-            let rows: Vec<u64> = (0..rows_of(host.len())).collect();
-            let fetched = self.client.get_many(b as u16, &rows)?;
-            for (chunk, row) in host.chunks_mut(CHUNK).zip(&fetched) {
-                let values = row.as_dense().expect("dense tables");
-                chunk.copy_from_slice(&values[..chunk.len()]);
-            }
+            self.client.get_dense_into(b as u16, 0, host)?;
             kernels.upload(host, &mut model.params[b])?;
         }
         Ok(())
@@ -186,12 +179,7 @@ impl<K: Kernels> ParamStore<K> for TableStore<'_> {
         }
         for (b, host) in self.host.iter_mut().enumerate() {
             kernels.download(&model.grads[b], host)?;
-            let width = host.len().min(CHUNK);
-            for (row, chunk) in host.chunks(CHUNK).enumerate() {
-                let mut values = chunk.to_vec();
-                values.resize(width, 0.0);
-                self.client.inc(b as u16, row as u64, Row::Dense(values))?;
-            }
+            self.client.inc_dense(b as u16, 0, host)?;
         }
         self.client.clock()?;
         Ok(())

@@ -61,6 +61,26 @@ struct ClientState {
     metrics: TableMetrics,
 }
 
+impl ClientState {
+    /// A cached row (present) and the own updates a read adds to it: under the add rule,
+    /// those sent since it arrived, then this clock's. Counts the staleness served.
+    fn read(&mut self, key: Key, spec: &TableSpec) -> (&Row, impl Iterator<Item = &Row>) {
+        let cached = &self.cache[&key];
+        self.metrics
+            .record_staleness(self.clock.saturating_sub(cached.stamp));
+        let add = spec.update == UpdateRule::Add;
+        let sent = self
+            .sent
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(move |(c, _)| add && *c >= cached.own_from)
+            .map(|(_, delta)| delta);
+        let pending = self.pending.get(&key).filter(|_| add);
+        (&cached.values, sent.chain(pending))
+    }
+}
+
 /// The state a rank's workers and its exchange thread share.
 pub(crate) struct ClientShared {
     pub specs: Vec<TableSpec>,
@@ -200,9 +220,71 @@ impl ClientShared {
 
     pub(crate) fn get_many(&self, table: TableId, rows: &[u64]) -> Result<Vec<Row>> {
         let spec = self.check_table(table, None)?;
+        let mut st = self.wait_fresh(spec, table, rows)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for &row in rows {
+            let (cached, own) = st.read((table, row), spec);
+            let mut values = cached.clone();
+            for delta in own {
+                values.add_scaled(delta, 1.0);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Reads rows `first..` of a dense table into `out`, one row's width after another;
+    /// the last row is cut at `out`'s end.
+    pub(crate) fn get_dense_into(&self, table: TableId, first: u64, out: &mut [f32]) -> Result<()> {
+        let width = self.dense_width(table)?;
+        let spec = &self.specs[table as usize];
+        let rows: Vec<u64> = (first..).take(out.len().div_ceil(width)).collect();
+        let mut st = self.wait_fresh(spec, table, &rows)?;
+        for (chunk, &row) in out.chunks_mut(width).zip(&rows) {
+            let (cached, own) = st.read((table, row), spec);
+            let values = cached.as_dense().expect("dense table, dense rows");
+            chunk.copy_from_slice(&values[..chunk.len()]);
+            for delta in own {
+                let delta = delta.as_dense().expect("dense table, dense updates");
+                chunk.iter_mut().zip(delta).for_each(|(x, d)| *x += d);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn inc_dense(&self, table: TableId, first: u64, values: &[f32]) -> Result<()> {
+        let width = self.dense_width(table)?;
+        for (row, chunk) in (first..).zip(values.chunks(width)) {
+            let mut delta = Vec::with_capacity(width);
+            delta.extend_from_slice(chunk);
+            delta.resize(width, 0.0);
+            self.inc(table, row, Row::Dense(delta))?;
+        }
+        Ok(())
+    }
+
+    /// The width of a dense table's rows.
+    fn dense_width(&self, table: TableId) -> Result<usize> {
+        let spec = self.check_table(table, None)?;
+        match spec.shape {
+            RowShape::Dense(width) => Ok(width),
+            RowShape::Sparse => Err(EngineError::Config(format!(
+                "table `{}` has sparse rows, not a dense block",
+                spec.name
+            ))),
+        }
+    }
+
+    /// Blocks until every one of `rows` is in the cache as fresh as the table demands at
+    /// this clock (asking the servers for those that are not), and counts the reads.
+    fn wait_fresh(
+        &self,
+        spec: &TableSpec,
+        table: TableId,
+        rows: &[u64],
+    ) -> Result<std::sync::MutexGuard<'_, ClientState>> {
         let mut st = lock(&self.state);
-        let clock = st.clock;
-        let need = spec.consistency.required_stamp(clock);
+        let need = spec.consistency.required_stamp(st.clock);
         let started = Instant::now();
         let stale_at_first = rows
             .iter()
@@ -238,37 +320,12 @@ impl ClientShared {
             }
             st = self.fresh.wait(st).unwrap_or_else(|e| e.into_inner());
         }
-        let st = &mut *st;
         if stale_at_first > 0 {
             st.wait_this_clock += started.elapsed().as_secs_f64();
         }
         st.metrics.reads_from_server += stale_at_first;
         st.metrics.reads_from_cache += rows.len() as u64 - stale_at_first;
-        let mut out = Vec::with_capacity(rows.len());
-        for &row in rows {
-            let key = (table, row);
-            let cached = &st.cache[&key];
-            st.metrics
-                .record_staleness(clock.saturating_sub(cached.stamp));
-            let mut values = cached.values.clone();
-            if spec.update == UpdateRule::Add {
-                // Own updates the row lacks: sent since it arrived, then this clock's.
-                for (_, delta) in st
-                    .sent
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .filter(|(c, _)| *c >= cached.own_from)
-                {
-                    values.add_scaled(delta, 1.0);
-                }
-                if let Some(mine) = st.pending.get(&key) {
-                    values.add_scaled(mine, 1.0);
-                }
-            }
-            out.push(values);
-        }
-        Ok(out)
+        Ok(st)
     }
 
     pub(crate) fn inc(&self, table: TableId, row: u64, delta: Row) -> Result<()> {

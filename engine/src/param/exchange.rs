@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::client::ClientShared;
 use super::lock;
-use super::protocol::Record;
+use super::protocol::{ROUND_HEADER, Record};
 use super::server::Server;
 use crate::comm::{Comm, CommStats};
 use crate::error::{EngineError, Result};
@@ -57,6 +57,8 @@ pub(crate) fn run_exchange(
     let mut rounds = 0u64;
     let mut bytes_sent = 0u64;
     let mut hurry = true;
+    // Buffers received in the last round, emptied for the outbox to fill again.
+    let mut spares: Vec<Vec<u8>> = Vec::with_capacity(ranks);
     loop {
         if !hurry {
             let _ = wake.recv_timeout(interval);
@@ -66,22 +68,23 @@ pub(crate) fn run_exchange(
         let finished = status.finished.load(Ordering::Acquire);
         let failed = status.failed.load(Ordering::Acquire);
         let section = mux.take_outgoing();
-        let outbox = client.outbox.take();
+        let outbox = client.outbox.take(&mut spares);
         let records: u64 = outbox.iter().map(|(_, n)| n).sum();
         let mut send = Vec::with_capacity(ranks);
-        for (peer, (body, _)) in outbox.into_iter().enumerate() {
-            let mut buf = Vec::with_capacity(body.len() + 32);
-            (finished, failed, records).encode(&mut buf);
-            match &section {
-                Some((seq, parts)) => {
-                    buf.push(1);
-                    // Length and bytes in one copy (not `Vec<u8>`'s per-byte codec).
-                    (*seq, parts[peer].len()).encode(&mut buf);
-                    buf.extend_from_slice(&parts[peer]);
-                }
-                None => buf.push(0),
+        for (peer, (mut buf, _)) in outbox.into_iter().enumerate() {
+            let header = RoundHeader {
+                finished,
+                failed,
+                records,
+                body_len: (buf.len() - ROUND_HEADER) as u64,
+                section: section
+                    .as_ref()
+                    .map(|(seq, parts)| (*seq, parts[peer].len() as u64)),
+            };
+            header.write(&mut buf);
+            if let Some((_, parts)) = &section {
+                buf.extend_from_slice(&parts[peer]);
             }
-            buf.extend_from_slice(&body);
             if peer != rank {
                 bytes_sent += buf.len() as u64;
                 if let Some((_, parts)) = &section {
@@ -109,23 +112,18 @@ pub(crate) fn run_exchange(
         let mut sections = false;
         let mut bodies = Vec::with_capacity(ranks);
         for (peer, buf) in received.iter().enumerate() {
-            let mut input = buf.as_slice();
-            let (peer_finished, peer_failed, peer_records) =
-                <(bool, bool, u64)>::decode(&mut input);
-            all_finished &= peer_finished;
-            if peer_failed && failed_peer.is_none() {
+            let header = RoundHeader::read(buf);
+            all_finished &= header.finished;
+            if header.failed && failed_peer.is_none() {
                 failed_peer = Some(peer);
             }
-            total += peer_records;
-            if u8::decode(&mut input) == 1 {
-                let (seq, len) = <(u64, usize)>::decode(&mut input);
-                let (part, rest) = input.split_at(len);
-                input = rest;
-                let part = part.to_vec();
-                mux.receive(peer, seq, part, ranks);
+            total += header.records;
+            let (body, section) = buf[ROUND_HEADER..].split_at(header.body_len as usize);
+            if let Some((seq, _)) = header.section {
+                mux.receive(peer, seq, section.to_vec(), ranks);
                 sections = true;
             }
-            bodies.push(input);
+            bodies.push(body);
         }
         if let Some(peer) = failed_peer {
             if failed {
@@ -142,12 +140,13 @@ pub(crate) fn run_exchange(
                     record @ (Record::Reply { .. } | Record::Stamp { .. }) => {
                         client.receive(peer, record)
                     }
-                    record => server.handle(peer, record, &mut |to, reply| {
-                        client.outbox.push(to, &reply)
+                    record => server.handle(peer, record, &mut |to, message| {
+                        client.outbox.push_to_worker(to, message)
                     }),
                 }
             }
         }
+        spares.extend(received);
         if let Some(clock) = client.snapshot_wanted()
             && server.stamp() >= clock
         {
@@ -163,6 +162,45 @@ pub(crate) fn run_exchange(
         rounds,
         bytes_sent,
     })
+}
+
+/// The start of every round buffer, which all peers receive alike, so every rank takes
+/// the same decision to stop. The buffer goes on with `body_len` bytes of records, then
+/// the section of a [`TableComm`] collective when there is one.
+#[derive(Debug, PartialEq)]
+struct RoundHeader {
+    finished: bool,
+    failed: bool,
+    /// Records in this round, summed over the sender's buffers.
+    records: u64,
+    body_len: u64,
+    /// The collective's sequence number and this buffer's part's length.
+    section: Option<(u64, u64)>,
+}
+
+impl RoundHeader {
+    /// Writes the header into the [`ROUND_HEADER`] bytes `buf` starts with.
+    fn write(&self, buf: &mut [u8]) {
+        let mut bytes = Vec::with_capacity(ROUND_HEADER);
+        (self.finished, self.failed, self.records, self.body_len).encode(&mut bytes);
+        self.section.is_some().encode(&mut bytes);
+        self.section.unwrap_or_default().encode(&mut bytes);
+        buf[..ROUND_HEADER].copy_from_slice(&bytes);
+    }
+
+    fn read(buf: &[u8]) -> Self {
+        let mut input = &buf[..ROUND_HEADER];
+        let (finished, failed, records, body_len) = <(bool, bool, u64, u64)>::decode(&mut input);
+        let has_section = bool::decode(&mut input);
+        let section = <(u64, u64)>::decode(&mut input);
+        RoundHeader {
+            finished,
+            failed,
+            records,
+            body_len,
+            section: has_section.then_some(section),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -285,6 +323,28 @@ impl Comm for TableComm<'_> {
         CommStats {
             bytes_sent: self.mux.bytes_sent.load(Ordering::Relaxed),
             messages_sent: self.mux.messages_sent.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_headers_fill_their_reserved_bytes_and_read_back() {
+        for section in [None, Some((7, 1 << 40))] {
+            let header = RoundHeader {
+                finished: true,
+                failed: false,
+                records: 12,
+                body_len: 345,
+                section,
+            };
+            let mut buf = vec![0xAB; ROUND_HEADER + 3];
+            header.write(&mut buf);
+            assert_eq!(RoundHeader::read(&buf), header);
+            assert_eq!(buf[ROUND_HEADER..], [0xAB; 3], "the body is left alone");
         }
     }
 }

@@ -181,6 +181,29 @@ impl TableClient {
         self.shared.get_many(table, rows)
     }
 
+    /// Reads rows `first..` of a dense table into `out`, one row's width after another,
+    /// with one wait as [`get_many`](Self::get_many) (the last row is cut at `out`'s end):
+    /// a block of parameters laid out over consecutive rows comes back in one copy from
+    /// the cache.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get), and a table with sparse rows.
+    pub fn get_dense_into(&self, table: TableId, first: u64, out: &mut [f32]) -> Result<()> {
+        self.shared.get_dense_into(table, first, out)
+    }
+
+    /// Adds `values` to rows `first..` of a dense table, one row's width after another
+    /// (columns past the end of `values` in the last row get zero): the counterpart of
+    /// [`get_dense_into`](Self::get_dense_into) for [`inc`](Self::inc).
+    ///
+    /// # Errors
+    ///
+    /// As [`inc`](Self::inc), and a table with sparse rows.
+    pub fn inc_dense(&self, table: TableId, first: u64, values: &[f32]) -> Result<()> {
+        self.shared.inc_dense(table, first, values)
+    }
+
     /// Adds `delta` to `row` of `table` (through the table's update rule) at the next
     /// [`clock`](Self::clock). Deltas to one row within a clock are summed first.
     ///

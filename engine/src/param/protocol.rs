@@ -1,5 +1,11 @@
 //! The records ranks exchange for the parameter tables, and the per-peer outbox that
 //! workers and servers append them to between rounds.
+//!
+//! A server answers with [`ToWorker`], which borrows the row it sends: a dense row goes
+//! from the server's table into the round buffer in one copy. Outbox buffers start with
+//! [`ROUND_HEADER`] bytes that the exchange fills in, and the exchange hands back the
+//! buffers it received as the next round's, so a round neither copies its records again
+//! nor grows buffers from empty.
 
 use std::sync::Mutex;
 
@@ -58,20 +64,19 @@ impl Wire for Record {
                 out.push(2);
                 (*table, *row, *need).encode(out);
             }
-            Record::Reply {
+            &Record::Reply {
+                table,
+                row,
+                stamp,
+                ref values,
+            } => ToWorker::Reply {
                 table,
                 row,
                 stamp,
                 values,
-            } => {
-                out.push(3);
-                (*table, *row, *stamp).encode(out);
-                values.encode(out);
             }
-            Record::Stamp { stamp } => {
-                out.push(4);
-                stamp.encode(out);
-            }
+            .encode(out),
+            &Record::Stamp { stamp } => ToWorker::Stamp { stamp }.encode(out),
         }
     }
 
@@ -110,8 +115,56 @@ impl Wire for Record {
     }
 }
 
+/// What a server sends a worker: [`Record::Reply`] and [`Record::Stamp`] as they are
+/// encoded, with the row borrowed from the server's table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ToWorker<'a> {
+    Reply {
+        table: TableId,
+        row: u64,
+        stamp: u64,
+        values: &'a Row,
+    },
+    Stamp {
+        stamp: u64,
+    },
+}
+
+impl ToWorker<'_> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            ToWorker::Reply {
+                table,
+                row,
+                stamp,
+                values,
+            } => {
+                out.push(3);
+                (table, row, stamp).encode(out);
+                values.encode(out);
+            }
+            ToWorker::Stamp { stamp } => {
+                out.push(4);
+                stamp.encode(out);
+            }
+        }
+    }
+}
+
+/// Bytes reserved at the start of every outbox buffer for the round's header (see
+/// `exchange`).
+pub(crate) const ROUND_HEADER: usize = 35;
+
+/// An empty round buffer: `buf`'s allocation with the header's bytes reserved.
+pub(crate) fn fresh_buffer(mut buf: Vec<u8>) -> Vec<u8> {
+    buf.clear();
+    buf.resize(ROUND_HEADER, 0);
+    buf
+}
+
 /// Records waiting for the next round, one buffer per peer (this rank included: records
 /// to its own server take the same path, so ordering never depends on where a row lives).
+/// Each buffer starts with [`ROUND_HEADER`] reserved bytes.
 pub(crate) struct Outbox {
     peers: Vec<Mutex<(Vec<u8>, u64)>>,
 }
@@ -119,21 +172,35 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub(crate) fn new(ranks: usize) -> Self {
         Outbox {
-            peers: (0..ranks).map(|_| Mutex::new((Vec::new(), 0))).collect(),
+            peers: (0..ranks)
+                .map(|_| Mutex::new((fresh_buffer(Vec::new()), 0)))
+                .collect(),
         }
     }
 
     pub(crate) fn push(&self, peer: usize, record: &Record) {
+        self.push_with(peer, |out| record.encode(out));
+    }
+
+    pub(crate) fn push_to_worker(&self, peer: usize, message: ToWorker<'_>) {
+        self.push_with(peer, |out| message.encode(out));
+    }
+
+    fn push_with(&self, peer: usize, encode: impl FnOnce(&mut Vec<u8>)) {
         let mut buf = super::lock(&self.peers[peer]);
-        record.encode(&mut buf.0);
+        encode(&mut buf.0);
         buf.1 += 1;
     }
 
-    /// Takes every buffer with its record count.
-    pub(crate) fn take(&self) -> Vec<(Vec<u8>, u64)> {
+    /// Takes every buffer with its record count, putting buffers from `spares` (emptied,
+    /// their allocations kept) in their place.
+    pub(crate) fn take(&self, spares: &mut Vec<Vec<u8>>) -> Vec<(Vec<u8>, u64)> {
         self.peers
             .iter()
-            .map(|p| std::mem::take(&mut *super::lock(p)))
+            .map(|p| {
+                let spare = fresh_buffer(spares.pop().unwrap_or_default());
+                std::mem::replace(&mut *super::lock(p), (spare, 0))
+            })
             .collect()
     }
 
@@ -180,5 +247,26 @@ mod tests {
             assert_eq!(&Record::decode(&mut input), r);
         }
         assert!(input.is_empty());
+    }
+
+    #[test]
+    fn the_outbox_hands_out_spares_with_the_header_reserved() {
+        let outbox = Outbox::new(2);
+        outbox.push(1, &Record::Clock { completed: 3 });
+        let mut spares = vec![vec![7u8; 100]];
+        let taken = outbox.take(&mut spares);
+        assert_eq!(taken[0], (vec![0; ROUND_HEADER], 0));
+        assert_eq!(taken[1].1, 1);
+        let mut input = &taken[1].0[ROUND_HEADER..];
+        assert_eq!(Record::decode(&mut input), Record::Clock { completed: 3 });
+        assert!(spares.is_empty() && outbox.is_empty());
+        // The spare went in emptied, its allocation kept.
+        let again = outbox.take(&mut Vec::new());
+        assert!(
+            again
+                .iter()
+                .all(|(buf, n)| buf.len() == ROUND_HEADER && *n == 0)
+        );
+        assert!(again.iter().any(|(buf, _)| buf.capacity() >= 100));
     }
 }

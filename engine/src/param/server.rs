@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::checkpoint::SavedRow;
-use super::protocol::Record;
+use super::protocol::{Record, ToWorker};
 use super::row::Row;
 use super::rule::RuleState;
 use super::spec::{Consistency, TableId, TableSpec};
@@ -89,7 +89,7 @@ impl Server {
         &mut self,
         from: usize,
         record: Record,
-        send: &mut impl FnMut(usize, Record),
+        send: &mut impl FnMut(usize, ToWorker<'_>),
     ) {
         match record {
             Record::Inc {
@@ -120,7 +120,7 @@ impl Server {
                 }
                 for key in std::mem::take(&mut self.dirty_for[from]) {
                     self.counters.rows_pushed += 1;
-                    send(from, self.reply(key, &self.rows[&key].values));
+                    send(from, self.reply(key));
                 }
             }
             Record::Get { table, row, need } => {
@@ -139,7 +139,7 @@ impl Server {
 
     /// Every worker has finished `stamp` clocks: apply held BSP updates, answer the reads
     /// that were waiting for this, and push changed rows of eager tables.
-    fn advance(&mut self, stamp: u64, send: &mut impl FnMut(usize, Record)) {
+    fn advance(&mut self, stamp: u64, send: &mut impl FnMut(usize, ToWorker<'_>)) {
         let ready: Vec<u64> = self.held.range(..stamp).map(|(&c, _)| c).collect();
         for clock in ready {
             let mut summed: BTreeMap<Key, Row> = BTreeMap::new();
@@ -174,28 +174,29 @@ impl Server {
         }
         if self.specs.iter().any(|s| s.eager) {
             for key in std::mem::take(&mut self.dirty) {
-                let row = &self.rows[&key];
-                for (worker, _) in row.readers.iter().enumerate().filter(|(_, r)| **r) {
+                let readers = &self.rows[&key].readers;
+                for (worker, _) in readers.iter().enumerate().filter(|(_, r)| **r) {
                     self.counters.rows_pushed += 1;
-                    send(worker, self.reply(key, &row.values));
+                    send(worker, self.reply(key));
                 }
             }
             for (worker, _) in self.eager_readers.iter().enumerate().filter(|(_, r)| **r) {
-                send(worker, Record::Stamp { stamp });
+                send(worker, ToWorker::Stamp { stamp });
             }
         }
     }
 
-    fn reply(&self, (table, row): Key, values: &Row) -> Record {
-        Record::Reply {
+    /// `key`'s row as it stands, at the current stamp (the row exists).
+    fn reply(&self, (table, row): Key) -> ToWorker<'_> {
+        ToWorker::Reply {
             table,
             row,
             stamp: self.stamp,
-            values: values.clone(),
+            values: &self.rows[&(table, row)].values,
         }
     }
 
-    fn answer(&mut self, worker: usize, key: Key, send: &mut impl FnMut(usize, Record)) {
+    fn answer(&mut self, worker: usize, key: Key, send: &mut impl FnMut(usize, ToWorker<'_>)) {
         self.counters.reads_answered += 1;
         let eager = self.specs[key.0 as usize].eager;
         let ranks = self.ranks;
@@ -203,12 +204,9 @@ impl Server {
         if eager {
             row.readers.resize(ranks, false);
             row.readers[worker] = true;
-        }
-        let values = row.values.clone();
-        if eager {
             self.eager_readers[worker] = true;
         }
-        send(worker, self.reply(key, &values));
+        send(worker, self.reply(key));
     }
 
     fn row(&mut self, key: Key) -> &mut ServerRow {
