@@ -139,15 +139,27 @@ impl<T: Wire> Wire for Vec<T> {
 /// traffic. On a little-endian machine the values' bytes are the wire's, so this is one
 /// copy.
 pub fn encode_f32s(values: &[f32], out: &mut Vec<u8>) {
-    (values.len() as u64).encode(out);
+    encode_f32s_padded(values, values.len(), out);
+}
+
+/// Encodes `values` followed by zeros up to `len` values (at least `values.len()`) as
+/// [`encode_f32s`] encodes the padded vector, without building it.
+pub fn encode_f32s_padded(values: &[f32], len: usize, out: &mut Vec<u8>) {
+    assert!(
+        len >= values.len(),
+        "padding cannot shorten {} values to {len}",
+        values.len()
+    );
+    (len as u64).encode(out);
+    out.reserve(4 * len);
     if cfg!(target_endian = "little") {
         out.extend_from_slice(bytemuck::cast_slice(values));
     } else {
-        out.reserve(4 * values.len());
         for x in values {
             out.extend_from_slice(&x.to_le_bytes());
         }
     }
+    out.resize(out.len() + 4 * (len - values.len()), 0);
 }
 
 /// Decodes what [`encode_f32s`] (or `Vec<f32>::encode`) wrote, in one bulk pass.
@@ -166,14 +178,24 @@ pub fn decode_f32s_into(input: &mut &[u8], out: &mut Vec<f32>) {
         .expect("wire buffer: f32 row length overflows");
     let bytes = take(input, bytes);
     out.clear();
-    out.resize(len, 0.0);
+    out.reserve(len);
     if cfg!(target_endian = "little") {
-        // The input has no alignment for f32: copy bytes into the values' bytes.
-        bytemuck::cast_slice_mut::<f32, u8>(out).copy_from_slice(bytes);
-    } else {
-        for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        assert!(out.capacity() >= len && bytes.len() == 4 * len);
+        // SAFETY: the assertion above: `out` has room for `len` values and `bytes` holds
+        // exactly `4 * len` bytes, which are copied over the values' bytes before the
+        // length is set (the input has no f32 alignment, so it is copied as bytes);
+        // every bit pattern is a valid `f32`, and a little-endian machine's `f32` bytes
+        // are the wire's.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), 4 * len);
+            out.set_len(len);
         }
+    } else {
+        out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
     }
 }
 
@@ -254,6 +276,17 @@ mod tests {
         assert_eq!(bulk, each);
         let mut input = each.as_slice();
         assert_eq!(decode_f32s(&mut input), v);
+        assert!(input.is_empty());
+        let mut padded = Vec::new();
+        encode_f32s_padded(&v[..2], 4, &mut padded);
+        assert_eq!(decode_f32s(&mut padded.as_slice()), [1.5, -0.0, 0.0, 0.0]);
+        // Into a vector that held other values, from an address with no f32 alignment.
+        let mut odd = vec![9u8];
+        odd.extend_from_slice(&each);
+        let mut input = &odd[1..];
+        let mut into = vec![7.0f32; 10];
+        decode_f32s_into(&mut input, &mut into);
+        assert_eq!(into, v);
         assert!(input.is_empty());
     }
 

@@ -1,8 +1,9 @@
 //! The parameter table on 1, 2 and 4 thread ranks: the SSP read rule holds for BSP, SSP
 //! and eager tables (checked from the data), async reads do break it (so the check can
 //! fail), no update is lost, async eager rows are pushed at their reader's pace, BSP
-//! reproduces a serial simulation bit for bit, a vertex program reads a table through its
-//! context, and a failing rank stops every rank.
+//! reproduces a serial simulation bit for bit, dense blocks go in and come out over
+//! consecutive rows (updated twice in a clock, on every consistency), a vertex program
+//! reads a table through its context, and a failing rank stops every rank.
 
 use std::time::Duration;
 
@@ -243,6 +244,89 @@ fn a_failing_rank_stops_every_rank() {
     assert!(err.to_string().contains("rank 2 gives up"), "{err}");
 }
 
+/// A block of 10 values over rows of width 4 (the last row half used), added by every
+/// rank with `inc_dense` twice per clock (the second add meets rows the first sent at
+/// once) and read back with `get_dense_into`, under the add rule and SGD, BSP, SSP, async
+/// and eager: after `CLOCKS` clocks every value is the serial sum.
+#[test]
+fn dense_blocks_go_in_and_come_out_over_consecutive_rows() {
+    use gasket_engine::param::UpdateRule;
+    const CLOCKS: u64 = 3;
+    let block: Vec<f32> = (0..10).map(|i| i as f32 + 1.0).collect();
+    for update in [UpdateRule::Add, UpdateRule::Sgd { lr: 0.5 }] {
+        for consistency in [Consistency::Bsp, Consistency::Ssp(1), Consistency::Async] {
+            for eager in [false, true] {
+                on_ranks(|ranks| {
+                    let spec = TableSpec::dense("block", 4)
+                        .update(update)
+                        .consistency(consistency)
+                        .eager(eager);
+                    let runs = ThreadComm::run(ranks, |comm| {
+                        param::run(
+                            &comm,
+                            vec![spec.clone()],
+                            &ParamConfig::default(),
+                            |t, _| {
+                                for _ in 0..CLOCKS {
+                                    t.inc_dense(0, 2, &block)?;
+                                    t.inc_dense(0, 2, &block[..6])?;
+                                    t.clock()?;
+                                }
+                                Ok(())
+                            },
+                        )
+                    })
+                    .unwrap();
+                    // Every rank's adds, through the rule: the add rule adds, SGD subtracts lr x.
+                    let scale = match update {
+                        UpdateRule::Add => 1.0,
+                        _ => -0.5,
+                    } * (ranks as u64 * CLOCKS) as f32;
+                    let expected: Vec<f32> = (0..12)
+                        .map(|i| match i {
+                            0..6 => 2.0 * block[i],
+                            6..10 => block[i],
+                            _ => 0.0,
+                        } * scale)
+                        .collect();
+                    let mut rows: Vec<_> = runs.into_iter().flat_map(|f| f.rows).collect();
+                    rows.sort_by_key(|&(_, row, _)| row);
+                    let got: Vec<f32> = rows
+                        .iter()
+                        .flat_map(|(_, _, r)| r.as_dense().unwrap().to_vec())
+                        .collect();
+                    let what = format!("{update:?} {consistency} eager={eager} {ranks} ranks");
+                    assert_eq!(
+                        rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                        [2, 3, 4],
+                        "{what}"
+                    );
+                    assert_eq!(got, expected, "{what}");
+                });
+                // Read back as a block, cut at the slice's end, on one rank.
+                let spec = TableSpec::dense("block", 4)
+                    .update(update)
+                    .consistency(consistency)
+                    .eager(eager);
+                let read = param::run(&SingleComm, vec![spec], &ParamConfig::default(), |t, _| {
+                    t.inc_dense(0, 2, &block)?;
+                    t.clock()?;
+                    let mut out = vec![f32::NAN; 9];
+                    t.get_dense_into(0, 2, &mut out)?;
+                    Ok(out)
+                })
+                .unwrap();
+                let factor = if update == UpdateRule::Add { 1.0 } else { -0.5 };
+                let expected: Vec<f32> = block[..9].iter().map(|x| x * factor).collect();
+                assert_eq!(
+                    read.value, expected,
+                    "{update:?} {consistency} eager={eager}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn misuse_is_a_clear_error() {
     let out = param::run(
@@ -263,6 +347,23 @@ fn misuse_is_a_clear_error() {
         },
     )
     .unwrap();
+    let sparse = param::run(
+        &SingleComm,
+        vec![TableSpec::sparse("counts")],
+        &ParamConfig::default(),
+        |tables, _| {
+            let inc = tables.inc_dense(0, 0, &[1.0]).unwrap_err();
+            let get = tables.get_dense_into(0, 0, &mut [0.0]).unwrap_err();
+            Ok([inc.to_string(), get.to_string()])
+        },
+    )
+    .unwrap();
+    for message in sparse.value {
+        assert!(
+            message.contains("table `counts` has sparse rows"),
+            "{message}"
+        );
+    }
     assert!(out.value.0.contains("table `w`"), "{}", out.value.0);
     assert!(
         out.value.1.contains("no parameter table 3"),

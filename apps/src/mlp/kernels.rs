@@ -27,6 +27,11 @@ pub trait Kernels: Sync {
     fn upload(&self, host: &[f32], dst: &mut Self::Buf) -> Result<()>;
     /// Copies the start of `src` into `host`.
     fn download(&self, src: &Self::Buf, host: &mut [f32]) -> Result<()>;
+    /// `buf` itself when the backend's buffers are host memory (the CPU's), so the
+    /// parameter tables can read from and write into it without a copy; `None` otherwise.
+    fn host_view<'b>(&self, _buf: &'b mut Self::Buf) -> Option<&'b mut [f32]> {
+        None
+    }
     /// `c = op(a) op(b) + beta c` with `op(a)` `m x k`, `op(b)` `k x n`, `c` `m x n`;
     /// `ta` means `a` is stored `k x m`, `tb` that `b` is stored `n x k`.
     #[allow(clippy::too_many_arguments)]
@@ -197,6 +202,10 @@ impl Kernels for CpuKernels {
     fn download(&self, src: &Vec<f32>, host: &mut [f32]) -> Result<()> {
         host.copy_from_slice(&src[..host.len()]);
         Ok(())
+    }
+
+    fn host_view<'b>(&self, buf: &'b mut Vec<f32>) -> Option<&'b mut [f32]> {
+        Some(buf)
     }
 
     fn gemm(

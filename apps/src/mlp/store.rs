@@ -150,7 +150,11 @@ impl<K: Kernels> ParamStore<K> for LocalStore<K> {
 /// Parameters in the parameter table (data parallel).
 pub struct TableStore<'a> {
     client: &'a TableClient,
+    /// Per block, where values pass between the tables and a device that is not host
+    /// memory; unused when the backend lends its buffers ([`Kernels::host_view`]).
     host: Vec<Vec<f32>>,
+    /// Copy through `host` even when the backend lends its buffers (tests of that path).
+    through_host: bool,
 }
 
 impl<'a> TableStore<'a> {
@@ -159,6 +163,17 @@ impl<'a> TableStore<'a> {
         TableStore {
             client,
             host: net.blocks.iter().map(|b| vec![0.0; b.len()]).collect(),
+            through_host: false,
+        }
+    }
+
+    /// A store that copies through host buffers as it does for a GPU, whatever the
+    /// backend (to test that path on the CPU).
+    #[doc(hidden)]
+    pub fn through_host(client: &'a TableClient, net: &Net) -> Self {
+        TableStore {
+            through_host: true,
+            ..TableStore::new(client, net)
         }
     }
 }
@@ -166,8 +181,16 @@ impl<'a> TableStore<'a> {
 impl<K: Kernels> ParamStore<K> for TableStore<'_> {
     fn pull(&mut self, kernels: &K, model: &mut Model<K>) -> Result<()> {
         for (b, host) in self.host.iter_mut().enumerate() {
-            self.client.get_dense_into(b as u16, 0, host)?;
-            kernels.upload(host, &mut model.params[b])?;
+            let (table, len) = (b as u16, host.len());
+            match kernels.host_view(&mut model.params[b]) {
+                Some(params) if !self.through_host => {
+                    self.client.get_dense_into(table, 0, &mut params[..len])?
+                }
+                _ => {
+                    self.client.get_dense_into(table, 0, host)?;
+                    kernels.upload(host, &mut model.params[b])?;
+                }
+            }
         }
         Ok(())
     }
@@ -178,8 +201,16 @@ impl<K: Kernels> ParamStore<K> for TableStore<'_> {
             return Ok(());
         }
         for (b, host) in self.host.iter_mut().enumerate() {
-            kernels.download(&model.grads[b], host)?;
-            self.client.inc_dense(b as u16, 0, host)?;
+            let (table, len) = (b as u16, host.len());
+            match kernels.host_view(&mut model.grads[b]) {
+                Some(grads) if !self.through_host => {
+                    self.client.inc_dense(table, 0, &grads[..len])?
+                }
+                _ => {
+                    kernels.download(&model.grads[b], host)?;
+                    self.client.inc_dense(table, 0, host)?;
+                }
+            }
         }
         self.client.clock()?;
         Ok(())

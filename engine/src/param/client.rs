@@ -18,7 +18,7 @@
 //! the cache: then a row's sent updates are kept from its cached copy's arrival on, and
 //! each push moves that on (the log stays as long as the pushes lag).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
@@ -49,6 +49,8 @@ struct ClientState {
     /// Requests in flight and the stamp each asked for.
     asked: HashMap<Key, u64>,
     pending: HashMap<Key, Row>,
+    /// Rows of this clock whose update `inc_dense` sent at once (see its docs).
+    sent_direct: HashSet<Key>,
     /// This worker's sent updates of add-rule tables by row: `(clock, delta)`, kept while a
     /// read may still be served a row that lacks them.
     sent: HashMap<Key, Vec<(u64, Row)>>,
@@ -110,7 +112,7 @@ impl ClientShared {
             specs,
             rank,
             ranks,
-            outbox: Outbox::new(ranks),
+            outbox: Outbox::new(rank, ranks),
             wake,
             resumed,
             state: Mutex::new(state),
@@ -254,12 +256,37 @@ impl ClientShared {
 
     pub(crate) fn inc_dense(&self, table: TableId, first: u64, values: &[f32]) -> Result<()> {
         let width = self.dense_width(table)?;
-        for (row, chunk) in (first..).zip(values.chunks(width)) {
-            let mut delta = Vec::with_capacity(width);
-            delta.extend_from_slice(chunk);
-            delta.resize(width, 0.0);
-            self.inc(table, row, Row::Dense(delta))?;
+        let rows = (first..).zip(values.chunks(width));
+        if self.specs[table as usize].update == UpdateRule::Add {
+            // Reads add the clock's own updates from the buffer: every row goes there.
+            for (row, chunk) in rows {
+                let mut delta = Vec::with_capacity(width);
+                delta.extend_from_slice(chunk);
+                delta.resize(width, 0.0);
+                self.inc(table, row, Row::Dense(delta))?;
+            }
+            return Ok(());
         }
+        let mut st = lock(&self.state);
+        let clock = st.clock;
+        for (row, chunk) in rows {
+            let key = (table, row);
+            if let Some(Row::Dense(sum)) = st.pending.get_mut(&key) {
+                sum.iter_mut().zip(chunk).for_each(|(x, d)| *x += d);
+            } else if st.sent_direct.insert(key) {
+                st.metrics.rows_sent += 1;
+                let owner = owner_of(table, row, self.ranks);
+                self.outbox
+                    .push_dense_inc(owner, (table, row, clock), chunk, width);
+            } else {
+                let mut delta = Vec::with_capacity(width);
+                delta.extend_from_slice(chunk);
+                delta.resize(width, 0.0);
+                st.pending.insert(key, Row::Dense(delta));
+            }
+        }
+        drop(st);
+        let _ = self.wake.try_send(());
         Ok(())
     }
 
@@ -308,7 +335,7 @@ impl ClientShared {
                 if !in_flight && !pushed {
                     st.asked.insert(key, need);
                     let owner = owner_of(table, row, self.ranks);
-                    self.outbox.push(owner, &Record::Get { table, row, need });
+                    self.outbox.push(owner, Record::Get { table, row, need });
                     asked_now += 1;
                 }
             }
@@ -358,7 +385,7 @@ impl ClientShared {
             }
             self.outbox.push(
                 owner_of(table, row, self.ranks),
-                &Record::Inc {
+                Record::Inc {
                     table,
                     row,
                     clock,
@@ -366,10 +393,11 @@ impl ClientShared {
                 },
             );
         }
+        st.sent_direct.clear();
         st.clock += 1;
         let completed = if last { FINISHED } else { st.clock };
         for peer in 0..self.ranks {
-            self.outbox.push(peer, &Record::Clock { completed });
+            self.outbox.push(peer, Record::Clock { completed });
         }
         // A row read from now on arrived at a clock >= its stamp >= next - s (async: its
         // cache is dropped below, so >= next): older own updates are in it.

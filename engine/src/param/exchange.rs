@@ -68,10 +68,11 @@ pub(crate) fn run_exchange(
         let finished = status.finished.load(Ordering::Acquire);
         let failed = status.failed.load(Ordering::Acquire);
         let section = mux.take_outgoing();
-        let outbox = client.outbox.take(&mut spares);
-        let records: u64 = outbox.iter().map(|(_, n)| n).sum();
+        let round = client.outbox.take(&mut spares);
+        let records = round.records();
+        let mut local = round.local;
         let mut send = Vec::with_capacity(ranks);
-        for (peer, (mut buf, _)) in outbox.into_iter().enumerate() {
+        for (peer, (mut buf, _)) in round.buffers.into_iter().enumerate() {
             let header = RoundHeader {
                 finished,
                 failed,
@@ -134,16 +135,18 @@ pub(crate) fn run_exchange(
             mux.fail(Some(peer));
             return Err(EngineError::PeerLost { rank: peer });
         }
+        let mut handle = |peer: Rank, record: Record| match record {
+            Record::Reply { .. } | Record::Stamp { .. } => client.receive(peer, record),
+            record => server.handle(peer, record, &mut |to, message| {
+                client.outbox.push_to_worker(to, message)
+            }),
+        };
         for (peer, mut input) in bodies.into_iter().enumerate() {
+            if peer == rank {
+                local.drain(..).for_each(|record| handle(peer, record));
+            }
             while !input.is_empty() {
-                match Record::decode(&mut input) {
-                    record @ (Record::Reply { .. } | Record::Stamp { .. }) => {
-                        client.receive(peer, record)
-                    }
-                    record => server.handle(peer, record, &mut |to, message| {
-                        client.outbox.push_to_worker(to, message)
-                    }),
-                }
+                handle(peer, Record::decode(&mut input));
             }
         }
         spares.extend(received);

@@ -197,6 +197,14 @@ impl TableClient {
     /// (columns past the end of `values` in the last row get zero): the counterpart of
     /// [`get_dense_into`](Self::get_dense_into) for [`inc`](Self::inc).
     ///
+    /// A row no update of this clock has reached yet goes into the send buffer at once,
+    /// in one copy, instead of waiting in the clock's buffer; a row updated again in the
+    /// same clock then travels twice, and the server adds both (under BSP, SSP and the
+    /// add rule the result is the same as one summed update, up to float rounding; an
+    /// async Adam or momentum table takes a step per update it receives). Tables under
+    /// the add rule keep every update in the clock's buffer, as `inc` does, because reads
+    /// add it.
+    ///
     /// # Errors
     ///
     /// As [`inc`](Self::inc), and a table with sparse rows.

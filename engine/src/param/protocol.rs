@@ -2,7 +2,8 @@
 //! workers and servers append them to between rounds.
 //!
 //! A server answers with [`ToWorker`], which borrows the row it sends: a dense row goes
-//! from the server's table into the round buffer in one copy. Outbox buffers start with
+//! from the server's table into the round buffer in one copy. Records between a rank's own
+//! worker and server are kept as they are, never encoded. Outbox buffers start with
 //! [`ROUND_HEADER`] bytes that the exchange fills in, and the exchange hands back the
 //! buffers it received as the next round's, so a round neither copies its records again
 //! nor grows buffers from empty.
@@ -52,8 +53,7 @@ impl Wire for Record {
                 clock,
                 delta,
             } => {
-                out.push(0);
-                (*table, *row, *clock).encode(out);
+                encode_inc_header((*table, *row, *clock), out);
                 delta.encode(out);
             }
             Record::Clock { completed } => {
@@ -115,6 +115,11 @@ impl Wire for Record {
     }
 }
 
+fn encode_inc_header((table, row, clock): (TableId, u64, u64), out: &mut Vec<u8>) {
+    out.push(0);
+    (table, row, clock).encode(out);
+}
+
 /// What a server sends a worker: [`Record::Reply`] and [`Record::Stamp`] as they are
 /// encoded, with the row borrowed from the server's table.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +136,24 @@ pub(crate) enum ToWorker<'a> {
 }
 
 impl ToWorker<'_> {
+    /// The record a worker receives (the row copied).
+    pub(crate) fn to_record(self) -> Record {
+        match self {
+            ToWorker::Reply {
+                table,
+                row,
+                stamp,
+                values,
+            } => Record::Reply {
+                table,
+                row,
+                stamp,
+                values: values.clone(),
+            },
+            ToWorker::Stamp { stamp } => Record::Stamp { stamp },
+        }
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         match *self {
             ToWorker::Reply {
@@ -162,28 +185,85 @@ pub(crate) fn fresh_buffer(mut buf: Vec<u8>) -> Vec<u8> {
     buf
 }
 
-/// Records waiting for the next round, one buffer per peer (this rank included: records
-/// to its own server take the same path, so ordering never depends on where a row lives).
-/// Each buffer starts with [`ROUND_HEADER`] reserved bytes.
+/// Records waiting for the next round, one buffer per peer, each starting with
+/// [`ROUND_HEADER`] reserved bytes. Records to this rank (its own worker or server) wait
+/// as they are, in order, and are handled in the round at this rank's place among the
+/// peers: the same order as if they had travelled, so it never depends on where a row
+/// lives.
 pub(crate) struct Outbox {
+    rank: usize,
     peers: Vec<Mutex<(Vec<u8>, u64)>>,
+    local: Mutex<Vec<Record>>,
+}
+
+/// What [`Outbox::take`] hands the exchange: per peer its buffer and record count, and
+/// the records to this rank.
+pub(crate) struct Round {
+    pub buffers: Vec<(Vec<u8>, u64)>,
+    pub local: Vec<Record>,
+}
+
+impl Round {
+    /// Records in the round, this rank's own included.
+    pub(crate) fn records(&self) -> u64 {
+        self.buffers.iter().map(|(_, n)| n).sum::<u64>() + self.local.len() as u64
+    }
 }
 
 impl Outbox {
-    pub(crate) fn new(ranks: usize) -> Self {
+    pub(crate) fn new(rank: usize, ranks: usize) -> Self {
         Outbox {
+            rank,
             peers: (0..ranks)
                 .map(|_| Mutex::new((fresh_buffer(Vec::new()), 0)))
                 .collect(),
+            local: Mutex::new(Vec::new()),
         }
     }
 
-    pub(crate) fn push(&self, peer: usize, record: &Record) {
-        self.push_with(peer, |out| record.encode(out));
+    pub(crate) fn push(&self, peer: usize, record: Record) {
+        if peer == self.rank {
+            super::lock(&self.local).push(record);
+        } else {
+            self.push_with(peer, |out| record.encode(out));
+        }
     }
 
     pub(crate) fn push_to_worker(&self, peer: usize, message: ToWorker<'_>) {
-        self.push_with(peer, |out| message.encode(out));
+        if peer == self.rank {
+            super::lock(&self.local).push(message.to_record());
+        } else {
+            self.push_with(peer, |out| message.encode(out));
+        }
+    }
+
+    /// `Record::Inc` of `(table, row, clock)` with the dense delta of `width` values that
+    /// starts with `values` (zeros after them), encoded from the slice.
+    pub(crate) fn push_dense_inc(
+        &self,
+        peer: usize,
+        key: (TableId, u64, u64),
+        values: &[f32],
+        width: usize,
+    ) {
+        if peer == self.rank {
+            let mut delta = Vec::with_capacity(width);
+            delta.extend_from_slice(values);
+            delta.resize(width, 0.0);
+            let (table, row, clock) = key;
+            let delta = Row::Dense(delta);
+            super::lock(&self.local).push(Record::Inc {
+                table,
+                row,
+                clock,
+                delta,
+            });
+        } else {
+            self.push_with(peer, |out| {
+                encode_inc_header(key, out);
+                super::row::encode_dense(values, width, out);
+            });
+        }
     }
 
     fn push_with(&self, peer: usize, encode: impl FnOnce(&mut Vec<u8>)) {
@@ -193,19 +273,24 @@ impl Outbox {
     }
 
     /// Takes every buffer with its record count, putting buffers from `spares` (emptied,
-    /// their allocations kept) in their place.
-    pub(crate) fn take(&self, spares: &mut Vec<Vec<u8>>) -> Vec<(Vec<u8>, u64)> {
-        self.peers
+    /// their allocations kept) in their place, and the records to this rank.
+    pub(crate) fn take(&self, spares: &mut Vec<Vec<u8>>) -> Round {
+        let buffers = self
+            .peers
             .iter()
             .map(|p| {
                 let spare = fresh_buffer(spares.pop().unwrap_or_default());
                 std::mem::replace(&mut *super::lock(p), (spare, 0))
             })
-            .collect()
+            .collect();
+        Round {
+            buffers,
+            local: std::mem::take(&mut *super::lock(&self.local)),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.peers.iter().all(|p| super::lock(p).1 == 0)
+        self.peers.iter().all(|p| super::lock(p).1 == 0) && super::lock(&self.local).is_empty()
     }
 }
 
@@ -250,23 +335,51 @@ mod tests {
     }
 
     #[test]
-    fn the_outbox_hands_out_spares_with_the_header_reserved() {
-        let outbox = Outbox::new(2);
-        outbox.push(1, &Record::Clock { completed: 3 });
+    fn the_outbox_hands_out_spares_and_keeps_its_own_records() {
+        let outbox = Outbox::new(0, 2);
+        outbox.push(1, Record::Clock { completed: 3 });
+        outbox.push(0, Record::Clock { completed: 4 });
+        let row = Row::Dense(vec![1.0, 2.0]);
+        let reply = ToWorker::Reply {
+            table: 1,
+            row: 5,
+            stamp: 2,
+            values: &row,
+        };
+        outbox.push_to_worker(0, reply);
+        outbox.push_to_worker(1, reply);
         let mut spares = vec![vec![7u8; 100]];
-        let taken = outbox.take(&mut spares);
-        assert_eq!(taken[0], (vec![0; ROUND_HEADER], 0));
-        assert_eq!(taken[1].1, 1);
-        let mut input = &taken[1].0[ROUND_HEADER..];
+        outbox.push_dense_inc(1, (2, 9, 4), &[1.0, 2.0], 3);
+        outbox.push_dense_inc(0, (2, 9, 4), &[1.0, 2.0], 3);
+        let round = outbox.take(&mut spares);
+        let dense_inc = Record::Inc {
+            table: 2,
+            row: 9,
+            clock: 4,
+            delta: Row::Dense(vec![1.0, 2.0, 0.0]),
+        };
+        assert_eq!(round.records(), 6);
+        assert_eq!(round.buffers[0], (vec![0; ROUND_HEADER], 0));
+        assert_eq!(round.buffers[1].1, 3);
+        let mut input = &round.buffers[1].0[ROUND_HEADER..];
         assert_eq!(Record::decode(&mut input), Record::Clock { completed: 3 });
+        assert_eq!(Record::decode(&mut input), reply.to_record());
+        assert_eq!(Record::decode(&mut input), dense_inc);
+        assert!(input.is_empty());
+        assert_eq!(
+            round.local,
+            [Record::Clock { completed: 4 }, reply.to_record(), dense_inc]
+        );
         assert!(spares.is_empty() && outbox.is_empty());
         // The spare went in emptied, its allocation kept.
         let again = outbox.take(&mut Vec::new());
+        assert_eq!(again.records(), 0);
         assert!(
             again
+                .buffers
                 .iter()
-                .all(|(buf, n)| buf.len() == ROUND_HEADER && *n == 0)
+                .all(|(buf, _)| buf.len() == ROUND_HEADER)
         );
-        assert!(again.iter().any(|(buf, _)| buf.capacity() >= 100));
+        assert!(again.buffers.iter().any(|(buf, _)| buf.capacity() >= 100));
     }
 }

@@ -131,13 +131,17 @@ impl Row {
     }
 }
 
+/// Encodes the dense row of `width` values that starts with `values` (zeros after them)
+/// as [`Row::Dense`] of it encodes, without building it.
+pub(crate) fn encode_dense(values: &[f32], width: usize, out: &mut Vec<u8>) {
+    out.push(0);
+    crate::wire::encode_f32s_padded(values, width, out);
+}
+
 impl Wire for Row {
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            Row::Dense(v) => {
-                out.push(0);
-                crate::wire::encode_f32s(v, out);
-            }
+            Row::Dense(v) => encode_dense(v, v.len(), out),
             Row::Sparse(v) => {
                 out.push(1);
                 v.encode(out);
