@@ -10,7 +10,7 @@ use gasket_engine::param::{LrSchedule, UpdateRule};
 
 use super::data::{self, Split};
 use super::device::{DeviceChoice, Selected, select};
-use super::kernels::Kernels;
+use super::kernels::{CpuKernels, Kernels};
 use super::model::Model;
 use super::net::{Activation, Net};
 use super::saved;
@@ -296,7 +296,8 @@ pub fn execute(args: &MlpArgs, backend: Backend, progress: bool) -> Result<()> {
     };
     let reports = gasket_engine::launch(backend, |comm| -> Result<Option<TrainReport>> {
         match &selected {
-            Selected::Cpu(k) => train::train(k, &net, &split, &settings, comm),
+            // Kernels on the rank's own threads (thread ranks each get a pool).
+            Selected::Cpu(_) => train::train(&CpuKernels::new(), &net, &split, &settings, comm),
             #[cfg(feature = "cuda")]
             Selected::Cuda(k) => train::train(k, &net, &split, &settings, comm),
         }

@@ -38,7 +38,23 @@ where
             Err(EngineError::Config("--ranks must be at least 1 (got 0)".into()).into())
         }
         Backend::Threads(1) => Ok(vec![body(&SingleComm)?]),
-        Backend::Threads(n) => ThreadComm::run(n, |comm| body(&comm)),
+        Backend::Threads(n) => {
+            // Each rank computes on a pool of its own, with its share of the threads: its
+            // parallel loops then start on the rank's thread instead of being handed to a
+            // pool every rank shares (as an MPI rank with its own threads would).
+            let per_rank = (rayon::current_num_threads() / n).max(1);
+            ThreadComm::run(n, |comm| {
+                let rank = comm.rank();
+                match rayon::ThreadPoolBuilder::new()
+                    .num_threads(per_rank)
+                    .thread_name(move |i| format!("rank-{rank}-worker-{i}"))
+                    .build()
+                {
+                    Ok(pool) => pool.install(|| body(&comm)),
+                    Err(_) => body(&comm),
+                }
+            })
+        }
         Backend::Mpi => {
             let comm = MpiComm::start()?;
             match body(&comm) {
