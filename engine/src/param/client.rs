@@ -285,8 +285,6 @@ impl ClientShared {
                 st.pending.insert(key, Row::Dense(delta));
             }
         }
-        drop(st);
-        let _ = self.wake.try_send(());
         Ok(())
     }
 
