@@ -222,7 +222,7 @@ fn ghost_updates_are_payload_only() {
 }
 
 #[test]
-fn exchanges_larger_than_one_round_are_chunked() {
+fn buffers_larger_than_one_message_travel_in_pieces() {
     let expect = run_ok(3, &["cc", "--top", "5"]);
     let out = mpirun(
         3,

@@ -9,9 +9,11 @@
 //! MPI), and costs one channel round trip per collective, which is negligible next to a
 //! network collective.
 //!
-//! `all_to_all_v` first exchanges the buffer sizes (as `u64`), then moves the bytes in as
-//! many `MPI_Alltoallv` rounds as needed so that no count or displacement exceeds MPI's
-//! `i32` limit; every rank agrees on the number of rounds by an all-reduce of its own need.
+//! `all_to_all_v` first exchanges the buffer sizes (as `u64`, one `MPI_Alltoall`), then
+//! moves each buffer to its peer as non-blocking point-to-point messages, received
+//! straight into a vector of the announced size: no packing into one buffer and no
+//! unpacking out of one. A buffer travels in pieces of at most `i32::MAX` bytes (MPI's
+//! count limit; lower with [`MAX_ROUND_BYTES_ENV`]), which arrive in order.
 //!
 //! Failure: a rank that fails reports its error and calls [`abort_job`], which issues
 //! `MPI_Abort` so that `mpirun` stops every rank at once instead of leaving them blocked
@@ -22,9 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-use mpi::Count;
-use mpi::collective::SystemOperation;
-use mpi::datatype::{Partition, PartitionMut};
 use mpi::environment::Threading;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -33,8 +32,8 @@ use super::{Comm, CommStats};
 use crate::error::{EngineError, Result};
 use crate::ids::Rank;
 
-/// Environment variable capping the bytes one `MPI_Alltoallv` round moves (default and
-/// maximum: `i32::MAX`). Lower it to exercise the chunked path.
+/// Environment variable capping the bytes of one message of `all_to_all_v` (default and
+/// maximum: `i32::MAX`). Lower it to exercise buffers sent in several pieces.
 pub const MAX_ROUND_BYTES_ENV: &str = "GASKET_MPI_MAX_ROUND_BYTES";
 
 enum Request {
@@ -188,69 +187,39 @@ fn serve(world: &SimpleCommunicator, queue: &Receiver<Request>, max_round: usize
     }
 }
 
-/// Chunked `MPI_Alltoallv` of byte buffers (see the module docs).
+/// The tag of the messages that carry `all_to_all_v`'s bytes.
+const BYTES_TAG: mpi::Tag = 7;
+
+/// `all_to_all_v` of byte buffers (see the module docs): the sizes by one
+/// `MPI_Alltoall`, then each buffer straight from its vector into the peer's as
+/// point-to-point messages of at most `max_round` bytes.
 fn all_to_all_v(world: &SimpleCommunicator, send: Vec<Vec<u8>>, max_round: usize) -> Vec<Vec<u8>> {
     let n = send.len();
+    let me = world.rank() as usize;
     let send_sizes: Vec<u64> = send.iter().map(|b| b.len() as u64).collect();
     let mut recv_sizes = vec![0u64; n];
     world.all_to_all_into(&send_sizes[..], &mut recv_sizes[..]);
-
-    // Each peer gets at most `per_peer` bytes a round, so a round moves at most
-    // n * per_peer <= max_round bytes and every count and displacement fits in i32.
-    let per_peer = (max_round / n).max(1) as u64;
-    let need = send_sizes
-        .iter()
-        .chain(&recv_sizes)
-        .map(|&s| s.div_ceil(per_peer))
-        .max()
-        .unwrap_or(0);
-    let mut rounds = 0u64;
-    world.all_reduce_into(&need, &mut rounds, SystemOperation::max());
-
-    let mut recv: Vec<Vec<u8>> = recv_sizes
-        .iter()
-        .map(|&s| Vec::with_capacity(s as usize))
-        .collect();
-    for round in 0..rounds {
-        let piece = |size: u64| size.saturating_sub(round * per_peer).min(per_peer) as usize;
-        let send_counts: Vec<usize> = send_sizes.iter().map(|&s| piece(s)).collect();
-        let recv_counts: Vec<usize> = recv_sizes.iter().map(|&s| piece(s)).collect();
-        // At least one byte each: two empty vectors share a dangling pointer, which MPI
-        // rejects as an aliased send and receive buffer.
-        let mut send_buf = Vec::with_capacity(send_counts.iter().sum::<usize>().max(1));
-        for (buf, &count) in send.iter().zip(&send_counts) {
-            let start = (round * per_peer) as usize;
-            if count > 0 {
-                send_buf.extend_from_slice(&buf[start..start + count]);
+    let piece = max_round.clamp(1, i32::MAX as usize);
+    let mut recv: Vec<Vec<u8>> = recv_sizes.iter().map(|&s| vec![0u8; s as usize]).collect();
+    let messages = |len: usize| len.div_ceil(piece);
+    let expected = send.iter().chain(&recv).map(|b| messages(b.len())).sum();
+    mpi::request::multiple_scope(expected, |scope, requests| {
+        // Messages between two ranks with one tag arrive in the order they were sent, so
+        // the pieces land in order.
+        for (peer, buf) in recv.iter_mut().enumerate().filter(|&(p, _)| p != me) {
+            let from = world.process_at_rank(peer as i32);
+            for part in buf.chunks_mut(piece) {
+                requests.add(from.immediate_receive_into_with_tag(scope, part, BYTES_TAG));
             }
         }
-        let mut recv_buf = vec![0u8; recv_counts.iter().sum::<usize>().max(1)];
-        {
-            let (sc, sd) = counts_and_displacements(&send_counts);
-            let (rc, rd) = counts_and_displacements(&recv_counts);
-            let partition = Partition::new(&send_buf[..], sc, sd);
-            let mut partition_mut = PartitionMut::new(&mut recv_buf[..], rc, rd);
-            world.all_to_all_varcount_into(&partition, &mut partition_mut);
+        for (peer, buf) in send.iter().enumerate().filter(|&(p, _)| p != me) {
+            let to = world.process_at_rank(peer as i32);
+            for part in buf.chunks(piece) {
+                requests.add(to.immediate_send_with_tag(scope, part, BYTES_TAG));
+            }
         }
-        let mut offset = 0;
-        for (out, &count) in recv.iter_mut().zip(&recv_counts) {
-            out.extend_from_slice(&recv_buf[offset..offset + count]);
-            offset += count;
-        }
-    }
+        let mut done = Vec::with_capacity(expected);
+        requests.wait_all(&mut done);
+    });
     recv
-}
-
-fn counts_and_displacements(counts: &[usize]) -> (Vec<Count>, Vec<Count>) {
-    let mut displs = Vec::with_capacity(counts.len());
-    let mut at = 0usize;
-    for &c in counts {
-        displs.push(Count::try_from(at).expect("a round fits in i32"));
-        at += c;
-    }
-    let counts = counts
-        .iter()
-        .map(|&c| Count::try_from(c).expect("a round fits in i32"))
-        .collect();
-    (counts, displs)
 }
