@@ -28,7 +28,7 @@ use super::checkpoint::{Resumed, SavedRow};
 use super::lock;
 use super::metrics::TableMetrics;
 use super::protocol::{FINISHED, Outbox, Record};
-use super::row::{Row, RowShape};
+use super::row::{Row, RowShape, dense_padded};
 use super::spec::{Consistency, TableId, TableSpec, UpdateRule, owner_of};
 use crate::error::{EngineError, Result};
 use crate::ids::Rank;
@@ -260,10 +260,7 @@ impl ClientShared {
         if self.specs[table as usize].update == UpdateRule::Add {
             // Reads add the clock's own updates from the buffer: every row goes there.
             for (row, chunk) in rows {
-                let mut delta = Vec::with_capacity(width);
-                delta.extend_from_slice(chunk);
-                delta.resize(width, 0.0);
-                self.inc(table, row, Row::Dense(delta))?;
+                self.inc(table, row, dense_padded(chunk, width))?;
             }
             return Ok(());
         }
@@ -279,10 +276,7 @@ impl ClientShared {
                 self.outbox
                     .push_dense_inc(owner, (table, row, clock), chunk, width);
             } else {
-                let mut delta = Vec::with_capacity(width);
-                delta.extend_from_slice(chunk);
-                delta.resize(width, 0.0);
-                st.pending.insert(key, Row::Dense(delta));
+                st.pending.insert(key, dense_padded(chunk, width));
             }
         }
         Ok(())

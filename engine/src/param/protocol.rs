@@ -247,11 +247,8 @@ impl Outbox {
         width: usize,
     ) {
         if peer == self.rank {
-            let mut delta = Vec::with_capacity(width);
-            delta.extend_from_slice(values);
-            delta.resize(width, 0.0);
             let (table, row, clock) = key;
-            let delta = Row::Dense(delta);
+            let delta = super::row::dense_padded(values, width);
             super::lock(&self.local).push(Record::Inc {
                 table,
                 row,

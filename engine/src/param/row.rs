@@ -131,6 +131,14 @@ impl Row {
     }
 }
 
+/// The dense row of `width` values that starts with `values` (zeros after them).
+pub(crate) fn dense_padded(values: &[f32], width: usize) -> Row {
+    let mut row = Vec::with_capacity(width);
+    row.extend_from_slice(values);
+    row.resize(width, 0.0);
+    Row::Dense(row)
+}
+
 /// Encodes the dense row of `width` values that starts with `values` (zeros after them)
 /// as [`Row::Dense`] of it encodes, without building it.
 pub(crate) fn encode_dense(values: &[f32], width: usize, out: &mut Vec<u8>) {
