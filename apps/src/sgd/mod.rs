@@ -185,8 +185,8 @@ pub struct SgdConfig {
     /// Slow one rank down: `RANK:FACTOR[:PROB]`.
     #[arg(long)]
     pub straggler: Option<Straggler>,
-    /// Push fresh rows to their readers after every clock (ESSP; with `--staleness async`
-    /// after each reader's own clock).
+    /// Push fresh rows to their readers after every clock (ESSP). `--staleness async`
+    /// always does, after each reader's own clock.
     #[arg(long)]
     pub eager: bool,
     /// Checkpoints of the table and the workers, every --checkpoint-every clocks.
@@ -461,9 +461,11 @@ pub fn run(
             Worker::Logreg(logreg::LogregWorker::new(config, examples.clone())),
         ),
     };
+    // Async reads are served from rows pushed per reader clock: as fresh as fetching
+    // them every clock, without a request per row.
     let spec = spec
         .consistency(staleness.consistency())
-        .eager(config.eager);
+        .eager(config.eager || staleness == Staleness::Async);
     let label = staleness.label();
     let n = worker.train_len();
     let checkpoints = config.checkpoint.settings(1);

@@ -54,6 +54,9 @@ struct ClientState {
     /// This worker's sent updates of add-rule tables by row: `(clock, delta)`, kept while a
     /// read may still be served a row that lacks them.
     sent: HashMap<Key, Vec<(u64, Row)>>,
+    /// By server: the last clock of this worker whose pushes of eager async rows it has
+    /// finished sending (`Record::Pushed`).
+    pushed: Vec<u64>,
     /// Set when the exchange stopped with an error (the rank it lost, if one).
     failure: Option<Option<Rank>>,
     /// A checkpoint's wait: the clock the server must reach, then its rows.
@@ -104,8 +107,10 @@ impl ClientShared {
         wake: Sender<()>,
         resumed: Option<Resumed>,
     ) -> Self {
+        let clock = resumed.as_ref().map_or(0, |r| r.clock);
         let state = ClientState {
-            clock: resumed.as_ref().map_or(0, |r| r.clock),
+            clock,
+            pushed: vec![clock; ranks],
             ..ClientState::default()
         };
         ClientShared {
@@ -181,6 +186,9 @@ impl ClientShared {
                         own_from,
                     },
                 );
+            }
+            Record::Pushed { clock } => {
+                st.pushed[from] = st.pushed[from].max(clock);
             }
             Record::Stamp { stamp } => {
                 let ranks = self.ranks;
@@ -304,10 +312,21 @@ impl ClientShared {
     ) -> Result<std::sync::MutexGuard<'_, ClientState>> {
         let mut st = lock(&self.state);
         let need = spec.consistency.required_stamp(st.clock);
+        let pushed_to = spec.eager && spec.consistency == Consistency::Async;
+        // A cached row is fresh when its stamp is high enough; an eager async row also
+        // when it arrived during this clock or its server has pushed for this clock.
+        let fresh = |st: &ClientState, row: u64| {
+            st.cache.get(&(table, row)).map(|c| {
+                c.stamp >= need
+                    && (!pushed_to
+                        || c.own_from >= st.clock
+                        || st.pushed[owner_of(table, row, self.ranks)] >= st.clock)
+            })
+        };
         let started = Instant::now();
         let stale_at_first = rows
             .iter()
-            .filter(|&&row| st.cache.get(&(table, row)).is_none_or(|c| c.stamp < need))
+            .filter(|&&row| fresh(&st, row) != Some(true))
             .count() as u64;
         let mut asked_now = 0u64;
         loop {
@@ -317,7 +336,7 @@ impl ClientShared {
             let mut missing = false;
             for &row in rows {
                 let key = (table, row);
-                let fresh = st.cache.get(&key).map(|c| c.stamp >= need);
+                let fresh = fresh(&st, row);
                 if fresh == Some(true) {
                     continue;
                 }

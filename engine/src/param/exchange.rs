@@ -136,7 +136,9 @@ pub(crate) fn run_exchange(
             return Err(EngineError::PeerLost { rank: peer });
         }
         let mut handle = |peer: Rank, record: Record| match record {
-            Record::Reply { .. } | Record::Stamp { .. } => client.receive(peer, record),
+            Record::Reply { .. } | Record::Stamp { .. } | Record::Pushed { .. } => {
+                client.receive(peer, record)
+            }
             record => server.handle(peer, record, &mut |to, message| {
                 client.outbox.push_to_worker(to, message)
             }),
@@ -149,6 +151,7 @@ pub(crate) fn run_exchange(
                 handle(peer, Record::decode(&mut input));
             }
         }
+        server.push_to_readers(&mut |to, message| client.outbox.push_to_worker(to, message));
         spares.extend(received);
         if let Some(clock) = client.snapshot_wanted()
             && server.stamp() >= clock

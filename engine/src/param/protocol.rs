@@ -42,6 +42,9 @@ pub(crate) enum Record {
     /// Server -> worker (eager tables): every row of mine you hold that was not pushed
     /// again is unchanged up to clock `stamp`.
     Stamp { stamp: u64 },
+    /// Server -> worker (eager async tables): every row of mine you hold is as fresh as
+    /// when you finished clock `clock` (the changed ones were pushed before this).
+    Pushed { clock: u64 },
 }
 
 impl Wire for Record {
@@ -77,6 +80,7 @@ impl Wire for Record {
             }
             .encode(out),
             &Record::Stamp { stamp } => ToWorker::Stamp { stamp }.encode(out),
+            &Record::Pushed { clock } => ToWorker::Pushed { clock }.encode(out),
         }
     }
 
@@ -110,6 +114,9 @@ impl Wire for Record {
             4 => Record::Stamp {
                 stamp: u64::decode(input),
             },
+            5 => Record::Pushed {
+                clock: u64::decode(input),
+            },
             kind => panic!("unknown parameter-table record kind {kind}"),
         }
     }
@@ -120,7 +127,8 @@ fn encode_inc_header((table, row, clock): (TableId, u64, u64), out: &mut Vec<u8>
     (table, row, clock).encode(out);
 }
 
-/// What a server sends a worker: [`Record::Reply`] and [`Record::Stamp`] as they are
+/// What a server sends a worker: [`Record::Reply`], [`Record::Stamp`] and
+/// [`Record::Pushed`] as they are
 /// encoded, with the row borrowed from the server's table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ToWorker<'a> {
@@ -132,6 +140,9 @@ pub(crate) enum ToWorker<'a> {
     },
     Stamp {
         stamp: u64,
+    },
+    Pushed {
+        clock: u64,
     },
 }
 
@@ -151,6 +162,7 @@ impl ToWorker<'_> {
                 values: values.clone(),
             },
             ToWorker::Stamp { stamp } => Record::Stamp { stamp },
+            ToWorker::Pushed { clock } => Record::Pushed { clock },
         }
     }
 
@@ -169,6 +181,10 @@ impl ToWorker<'_> {
             ToWorker::Stamp { stamp } => {
                 out.push(4);
                 stamp.encode(out);
+            }
+            ToWorker::Pushed { clock } => {
+                out.push(5);
+                clock.encode(out);
             }
         }
     }
@@ -319,6 +335,7 @@ mod tests {
                 values: Row::sparse(vec![(3, 1.0)]),
             },
             Record::Stamp { stamp: 7 },
+            Record::Pushed { clock: 8 },
         ];
         let mut bytes = Vec::new();
         for r in &records {

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::checkpoint::SavedRow;
-use super::protocol::{Record, ToWorker};
+use super::protocol::{FINISHED, Record, ToWorker};
 use super::row::Row;
 use super::rule::RuleState;
 use super::spec::{Consistency, TableId, TableSpec};
@@ -64,6 +64,10 @@ pub(crate) struct Server {
     dirty_for: Vec<HashSet<Key>>,
     /// Workers that have read a row of an eager table here.
     eager_readers: Vec<bool>,
+    /// Workers that have read a row of an eager async table here.
+    async_readers: Vec<bool>,
+    /// By worker: the clock it finished this round, whose pushes go out at the round's end.
+    push_due: Vec<Option<u64>>,
     pub counters: ServerCounters,
 }
 
@@ -80,6 +84,8 @@ impl Server {
             dirty: HashSet::new(),
             dirty_for: vec![HashSet::new(); ranks],
             eager_readers: vec![false; ranks],
+            async_readers: vec![false; ranks],
+            push_due: vec![None; ranks],
             counters: ServerCounters::default(),
         }
     }
@@ -118,9 +124,8 @@ impl Server {
                 if stamp > self.stamp {
                     self.advance(stamp, send);
                 }
-                for key in std::mem::take(&mut self.dirty_for[from]) {
-                    self.counters.rows_pushed += 1;
-                    send(from, self.reply(key));
+                if completed != FINISHED {
+                    self.push_due[from] = Some(completed);
                 }
             }
             Record::Get { table, row, need } => {
@@ -131,8 +136,26 @@ impl Server {
                     self.waiting.push((from, (table, row), need));
                 }
             }
-            Record::Reply { .. } | Record::Stamp { .. } => {
+            Record::Reply { .. } | Record::Stamp { .. } | Record::Pushed { .. } => {
                 unreachable!("servers receive no replies")
+            }
+        }
+    }
+
+    /// At the end of a round: sends each worker that finished a clock in it the eager
+    /// async rows it reads that changed since its last clock, then `Pushed` (so the
+    /// pushes hold every update of the round).
+    pub(crate) fn push_to_readers(&mut self, send: &mut impl FnMut(usize, ToWorker<'_>)) {
+        for worker in 0..self.ranks {
+            let Some(clock) = self.push_due[worker].take() else {
+                continue;
+            };
+            for key in std::mem::take(&mut self.dirty_for[worker]) {
+                self.counters.rows_pushed += 1;
+                send(worker, self.reply(key));
+            }
+            if self.async_readers[worker] {
+                send(worker, ToWorker::Pushed { clock });
             }
         }
     }
@@ -205,6 +228,8 @@ impl Server {
             row.readers.resize(ranks, false);
             row.readers[worker] = true;
             self.eager_readers[worker] = true;
+            let spec = &self.specs[key.0 as usize];
+            self.async_readers[worker] |= spec.consistency == Consistency::Async;
         }
         send(worker, self.reply(key));
     }
