@@ -75,23 +75,6 @@ fn bsp_matrix_factorization_equals_the_serial_simulation() {
 }
 
 #[test]
-#[ignore = "probe"]
-fn probe_eager_async_with_a_straggler() {
-    let mut config = mf_config();
-    config.epochs = 8;
-    config.eager = std::env::var("PROBE_EAGER").is_ok();
-    config.straggler = Some(Straggler {
-        rank: 1,
-        factor: 3.0,
-        prob: 0.5,
-    });
-    for _ in 0..8 {
-        let report = train(&config, 2, Staleness::Async);
-        eprintln!("PROBE rmse {:.4}", report.test_metric.unwrap());
-    }
-}
-
-#[test]
 fn stale_and_async_runs_converge_with_a_straggler() {
     let mut config = mf_config();
     config.epochs = 8;

@@ -4,7 +4,11 @@
 //! A read at clock `c` is served from the cache when the cached copy's stamp is at least
 //! the table's required stamp (`c - s` under SSP); otherwise the worker asks the row's
 //! server, which answers once its stamp is high enough, and blocks until the answer comes.
-//! Eager tables do not ask again for a row they hold: the server pushes it. `inc` adds to
+//! Eager tables do not ask again for a row they hold: the server pushes it. Under async
+//! consistency a read of an eager row at clock `c` waits until the row arrived during `c`
+//! or its server has sent `Pushed { c }` (it does once the round carrying this worker's
+//! clock `c` is handled, after the rows that changed since the worker's last clock): as
+//! fresh as a fetch at the clock's start, without a request per row. `inc` adds to
 //! a per-row buffer, so a row updated many times in a clock travels once. `clock` sends
 //! the buffered updates, then the new clock to every server.
 //!

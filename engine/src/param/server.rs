@@ -15,9 +15,13 @@
 //! goes out when the stamp advances (a row is only as fresh as the clocks all workers
 //! finished). Under async consistency the stamp is no bound on what a read holds, so
 //! waiting for the slowest worker would only leave the others reading old rows: each
-//! reader is sent the async rows changed since its last clock when it finishes the next,
-//! at its own pace, and one copy per clock whoever changed them (what a reader fetching
-//! its rows every clock would get, without its waits).
+//! reader is sent the async rows changed since its last clock at the end of the round
+//! that carried its next clock (so the push holds every update of that round), one copy
+//! per clock whoever changed them, then `Pushed` for that clock, which its reads wait
+//! for: what a reader fetching its rows every clock would get, without the requests.
+//! (Measured: reads served from the pushed cache without that wait were a clock staler,
+//! and matrix factorization with a straggler ended at a held-out RMSE of 0.74-1.32
+//! against 0.60-0.63 when fetching; with the wait, 0.60-0.65.)
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
