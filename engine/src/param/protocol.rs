@@ -238,19 +238,11 @@ impl Outbox {
     }
 
     pub(crate) fn push(&self, peer: usize, record: Record) {
-        if peer == self.rank {
-            super::lock(&self.local).push(record);
-        } else {
-            self.push_with(peer, |out| record.encode(out));
-        }
+        self.deliver(peer, record, |r, out| r.encode(out), |r| r);
     }
 
     pub(crate) fn push_to_worker(&self, peer: usize, message: ToWorker<'_>) {
-        if peer == self.rank {
-            super::lock(&self.local).push(message.to_record());
-        } else {
-            self.push_with(peer, |out| message.encode(out));
-        }
+        self.deliver(peer, message, |m, out| m.encode(out), ToWorker::to_record);
     }
 
     /// `Record::Inc` of `(table, row, clock)` with the dense delta of `width` values that
@@ -262,27 +254,35 @@ impl Outbox {
         values: &[f32],
         width: usize,
     ) {
-        if peer == self.rank {
-            let (table, row, clock) = key;
-            let delta = super::row::dense_padded(values, width);
-            super::lock(&self.local).push(Record::Inc {
-                table,
-                row,
-                clock,
-                delta,
-            });
-        } else {
-            self.push_with(peer, |out| {
-                encode_inc_header(key, out);
-                super::row::encode_dense(values, width, out);
-            });
-        }
+        let encode = |&(key, values): &(_, &[f32]), out: &mut Vec<u8>| {
+            encode_inc_header(key, out);
+            super::row::encode_dense(values, width, out);
+        };
+        let record = |((table, row, clock), values): (_, &[f32])| Record::Inc {
+            table,
+            row,
+            clock,
+            delta: super::row::dense_padded(values, width),
+        };
+        self.deliver(peer, (key, values), encode, record);
     }
 
-    fn push_with(&self, peer: usize, encode: impl FnOnce(&mut Vec<u8>)) {
-        let mut buf = super::lock(&self.peers[peer]);
-        encode(&mut buf.0);
-        buf.1 += 1;
+    /// Appends `item` for `peer`: encoded into its buffer, or, for this rank, turned into
+    /// the record itself (moved, never encoded).
+    fn deliver<T>(
+        &self,
+        peer: usize,
+        item: T,
+        encode: impl FnOnce(&T, &mut Vec<u8>),
+        into_record: impl FnOnce(T) -> Record,
+    ) {
+        if peer == self.rank {
+            super::lock(&self.local).push(into_record(item));
+        } else {
+            let mut buf = super::lock(&self.peers[peer]);
+            encode(&item, &mut buf.0);
+            buf.1 += 1;
+        }
     }
 
     /// Takes every buffer with its record count, putting buffers from `spares` (emptied,
